@@ -1,0 +1,75 @@
+import Foundation
+
+/// Compact look-up of the previous member master: 64-bit stable hashes of each matching key to
+/// the person id, so a million members cost tens of MB, not a copy of the master.
+/// A key shared by two people is marked ambiguous and never used for matching.
+final class MasterIndex {
+    static let ambiguous = UInt64.max
+    var byRef: [UInt64: UInt64] = [:]
+    var byCardBranch: [UInt64: UInt64] = [:]
+    var byCardKana: [UInt64: UInt64] = [:]
+    var byCardBirth: [UInt64: UInt64] = [:]
+    var byIdentity: [UInt64: UInt64] = [:]
+    var personIDs: Set<UInt64> = []
+    var count = 0
+
+    private func insert(_ dict: inout [UInt64: UInt64], _ key: UInt64, _ pid: UInt64) {
+        if let existing = dict[key], existing != pid { dict[key] = Self.ambiguous } else { dict[key] = pid }
+    }
+
+    func add(_ m: MemberRecord, pid: UInt64) {
+        count += 1
+        personIDs.insert(pid)
+        if !m.memberRef.isEmpty { insert(&byRef, Keys.ref(m.insurerNumber, m.memberRef), pid) }
+        if !m.branch.isEmpty { insert(&byCardBranch, Keys.cardBranch(m), pid) }
+        insert(&byCardKana, Keys.cardKana(m), pid)
+        insert(&byCardBirth, Keys.cardBirth(m), pid)
+        insert(&byIdentity, Keys.identity(m), pid)
+    }
+
+    /// The key hashes used both for the previous master and for this run's rows.
+    enum Keys {
+        static func ref(_ insurer: String, _ ref: String) -> UInt64 { StableHash.of(["ref", insurer, ref]) }
+        static func card(_ insurer: String, _ symbolKey: String, _ numberKey: String) -> UInt64 {
+            StableHash.of(["card", insurer, symbolKey, numberKey])
+        }
+        static func cardBranch(_ m: MemberRecord) -> UInt64 { StableHash.of(["cardb", m.insurerNumber, m.symbolKey, m.numberKey, m.branch]) }
+        static func cardKana(_ m: MemberRecord) -> UInt64 { StableHash.of(["cardk", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey]) }
+        static func cardBirth(_ m: MemberRecord) -> UInt64 { StableHash.of(["cardd", m.insurerNumber, m.symbolKey, m.numberKey, m.birthDate]) }
+        static func identity(_ m: MemberRecord) -> UInt64 { StableHash.of(["ident", m.insurerNumber, m.kanaKey, m.birthDate]) }
+        static func sameCardPerson(_ m: MemberRecord) -> UInt64 {
+            StableHash.of(["dup", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey, m.birthDate])
+        }
+    }
+}
+
+/// Reads `members.csv` of a state generation in person-id order (the order kenpo writes it in).
+final class MasterReader {
+    private let csv: CSVReader
+    private var lastID: UInt64?
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        csv = try CSVReader(path: path)
+        guard try csv.next() else { throw KenpoError.input(path: path, line: 1, message: "the member master is empty; the state generation is damaged") }
+        let header = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }
+        guard header == MemberRecord.header else {
+            throw KenpoError.input(path: path, line: 1, message: "the member master's header is not the one this kenpo version writes (\(KenpoVersion.current)); the state generation is from another version or damaged")
+        }
+    }
+
+    /// The next member with its numeric id; nil at the end.
+    func next() throws -> (UInt64, MemberRecord)? {
+        guard try csv.next() else { return nil }
+        let fields = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }
+        guard csv.malformed == nil, let m = MemberRecord(fields: fields), let id = StableHash.parseHex(m.personID) else {
+            throw KenpoError.input(path: path, line: csv.line, message: "the member master has a damaged row; restore the previous state generation")
+        }
+        if let last = lastID, id <= last {
+            throw KenpoError.input(path: path, line: csv.line, message: "the member master is not in person-id order; the state generation is damaged")
+        }
+        lastID = id
+        return (id, m)
+    }
+}

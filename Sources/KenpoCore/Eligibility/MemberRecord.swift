@@ -1,0 +1,81 @@
+import Foundation
+
+/// One person in the member master (加入者マスタ) — a row of `members.csv`.
+///
+/// Match keys (`symbol_key`, `number_key`, `kana_key`, `birth_date`, with `insurer_number`) are built
+/// exactly as the registration screen folds what a member types, so the web side compares keys.
+public struct MemberRecord: Equatable {
+    public static let header = [
+        "person_id", "insurer_number", "symbol", "number", "branch",
+        "symbol_key", "number_key", "kana_key", "birth_date",
+        "kana_name", "kanji_name", "sex", "relationship", "special_retiree",
+        "qualified_date", "disqualified_date", "status", "card_aliases",
+        "postal_code", "address", "member_ref",
+    ]
+
+    public var personID: String = ""
+    public var insurerNumber: String = ""
+    public var symbol: String = ""
+    public var number: String = ""
+    public var branch: String = ""
+    public var symbolKey: String = ""
+    public var numberKey: String = ""
+    public var kanaKey: String = ""
+    public var birthDate: String = ""
+    public var kanaName: String = ""
+    public var kanjiName: String = ""
+    public var sex: String = ""
+    public var relationship: String = ""
+    public var specialRetiree: Bool = false
+    public var qualifiedDate: String = ""
+    public var disqualifiedDate: String = ""
+    public var status: MemberStatus = .active
+    /// Every card that identifies this person, `insurer:symbol_key:number_key`, current card first;
+    /// a special retiree's (特例退職) card from before retirement follows, separated by `;`.
+    public var cardAliases: String = ""
+    public var postalCode: String = ""
+    public var address: String = ""
+    public var memberRef: String = ""
+
+    public init() {}
+
+    public var fields: [String] {
+        [personID, insurerNumber, symbol, number, branch, symbolKey, numberKey, kanaKey, birthDate,
+         kanaName, kanjiName, sex, relationship, specialRetiree ? "true" : "false",
+         qualifiedDate, disqualifiedDate, status.rawValue, cardAliases, postalCode, address, memberRef]
+    }
+
+    public init?(fields f: [String]) {
+        guard f.count == Self.header.count, let status = MemberStatus(rawValue: f[16]) else { return nil }
+        personID = f[0]; insurerNumber = f[1]; symbol = f[2]; number = f[3]; branch = f[4]
+        symbolKey = f[5]; numberKey = f[6]; kanaKey = f[7]; birthDate = f[8]
+        kanaName = f[9]; kanjiName = f[10]; sex = f[11]; relationship = f[12]
+        specialRetiree = f[13] == "true"
+        qualifiedDate = f[14]; disqualifiedDate = f[15]; self.status = status
+        cardAliases = f[17]; postalCode = f[18]; address = f[19]; memberRef = f[20]
+    }
+
+    /// The card as a registration key (branch is not typed at registration).
+    public var cardKey: String { "\(insurerNumber):\(symbolKey):\(numberKey)" }
+
+    /// Card and branch, identifying one person on a family card.
+    public var cardWithBranch: String { "\(insurerNumber):\(symbolKey):\(numberKey):\(branch)" }
+}
+
+/// 資格状態 on the run date.
+public enum MemberStatus: String, Sendable {
+    /// Qualified on the run date.
+    case active
+    /// Qualification starts after the run date.
+    case pending
+    /// 資格喪失日 is on or before the run date.
+    case disqualified
+    /// No longer in the insurer's roster.
+    case left
+
+    public static func on(_ runDate: CalendarDate, qualified: CalendarDate?, disqualified: CalendarDate?) -> MemberStatus {
+        if let d = disqualified, d <= runDate { return .disqualified }
+        if let q = qualified, q > runDate { return .pending }
+        return .active
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered RFC 4180 CSV writer (CRLF line ends, quotes only where needed) that counts rows and
+/// hashes every byte it writes, so a manifest entry costs no second pass over the file.
+/// Files are created readable by the owner only.
+public final class CSVWriter {
+    public let path: String
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private let flushThreshold = 256 * 1024
+    private let digest = SHA256Digest()
+    private var closed = false
+    private var firstField = true
+    /// Data rows written (the header is not counted).
+    public private(set) var rows = 0
+    public private(set) var bytesWritten = 0
+    private var headerPending = false
+
+    public init(path: String, header: [String]? = nil, bom: Bool = false) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KenpoError.io(path: path, message: "cannot create: \(String(cString: strerror(errno)))") }
+        buffer.reserveCapacity(flushThreshold + 4096)
+        if bom { buffer.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
+        if let header {
+            headerPending = true
+            for h in header { field(h) }
+            endRow()
+        }
+    }
+
+    deinit { if !closed { Glibc.close(fd) } }
+
+    @inline(__always)
+    private func separator() {
+        if firstField { firstField = false } else { buffer.append(0x2C) }
+    }
+
+    /// Appends a text field (UTF-8).
+    public func field(_ value: String) {
+        var v = value
+        v.withUTF8 { field(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends a field given as raw bytes (already in the file's encoding).
+    public func field(bytes: UnsafeRawBufferPointer) {
+        separator()
+        var needsQuotes = false
+        for b in bytes where b == 0x2C || b == 0x22 || b == 0x0D || b == 0x0A { needsQuotes = true; break }
+        if !needsQuotes {
+            buffer.append(contentsOf: bytes)
+        } else {
+            buffer.append(0x22)
+            for b in bytes {
+                if b == 0x22 { buffer.append(0x22) }
+                buffer.append(b)
+            }
+            buffer.append(0x22)
+        }
+    }
+
+    public func field<C: Collection>(bytes: C) where C.Element == UInt8 {
+        let a = Array(bytes)
+        a.withUnsafeBytes { field(bytes: $0) }
+    }
+
+    public func field(_ value: Int) { field(String(value)) }
+
+    /// Ends the current row.
+    public func endRow() {
+        buffer.append(0x0D); buffer.append(0x0A)
+        if headerPending { headerPending = false } else { rows += 1 }
+        firstField = true
+        if buffer.count >= flushThreshold { try? flushBuffer() }
+    }
+
+    public func row(_ fields: [String]) {
+        for f in fields { field(f) }
+        endRow()
+    }
+
+    private var writeError: String?
+
+    private func flushBuffer() throws {
+        guard !buffer.isEmpty else { return }
+        digest.update(buffer)
+        var offset = 0
+        try buffer.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let message = String(cString: strerror(errno))
+                    writeError = message
+                    throw KenpoError.io(path: path, message: "write failed: \(message)")
+                }
+                offset += n
+            }
+        }
+        bytesWritten += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, fsyncs and closes. Returns the entry for the manifest.
+    @discardableResult
+    public func close() throws -> OutputFile {
+        precondition(!closed)
+        defer { closed = true }
+        if let writeError { Glibc.close(fd); throw KenpoError.io(path: path, message: "write failed: \(writeError)") }
+        do { try flushBuffer() } catch { Glibc.close(fd); throw error }
+        if fsync(fd) != 0 {
+            let m = String(cString: strerror(errno)); Glibc.close(fd)
+            throw KenpoError.io(path: path, message: "fsync failed: \(m)")
+        }
+        if Glibc.close(fd) != 0 { throw KenpoError.io(path: path, message: "close failed: \(String(cString: strerror(errno)))") }
+        return OutputFile(path: path, rows: rows, bytes: bytesWritten, sha256: digest.finalizeHex())
+    }
+}
+
+/// One written file as the manifest lists it.
+public struct OutputFile: Codable, Equatable, Sendable {
+    public var path: String
+    public var rows: Int
+    public var bytes: Int
+    public var sha256: String
+}

@@ -1,0 +1,121 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The few file-system operations publishing depends on, with the guarantees spelled out:
+/// owner-only permissions, atomic renames, and fsync of the folder that holds a renamed entry.
+public enum FileSystem {
+    /// Creates a folder and its parents with mode 0700.
+    public static func makeDirectory(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 && errno != EEXIST {
+                throw KenpoError.io(path: current, message: "cannot create folder: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// rename(2): atomic replacement within one file system.
+    public static func rename(_ from: String, _ to: String) throws {
+        if Glibc.rename(from, to) != 0 {
+            throw KenpoError.io(path: to, message: "cannot rename \(from) into place: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Makes a completed rename durable.
+    public static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// Points symlink `link` at `target` atomically: a new link is made beside it and renamed over it.
+    public static func replaceSymlink(_ link: String, target: String) throws {
+        let tmp = link + ".tmp-\(getpid())"
+        unlink(tmp)
+        if symlink(target, tmp) != 0 {
+            throw KenpoError.io(path: tmp, message: "cannot create symlink: \(String(cString: strerror(errno)))")
+        }
+        try rename(tmp, link)
+        syncDirectory((link as NSString).deletingLastPathComponent)
+    }
+
+    public static func readSymlink(_ link: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink(link, &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public static func listDirectory(_ path: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+    }
+
+    public static func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Writes a whole small file (manifests, stamps) atomically: temp file, fsync, rename.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KenpoError.io(path: tmp, message: "cannot create: \(String(cString: strerror(errno)))") }
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let m = String(cString: strerror(errno)); close(fd); unlink(tmp)
+                throw KenpoError.io(path: path, message: "write failed: \(m)")
+            }
+            off += n
+        }
+        if fsync(fd) != 0 {
+            let m = String(cString: strerror(errno)); close(fd); unlink(tmp)
+            throw KenpoError.io(path: path, message: "fsync failed: \(m)")
+        }
+        close(fd)
+        try rename(tmp, path)
+    }
+
+    /// Copies a file (used to give the outbox its own copy of a state file), returning its manifest entry.
+    public static func copy(_ from: String, to: String, rows: Int) throws -> OutputFile {
+        guard let src = fopen(from, "rb") else { throw KenpoError.io(path: from, message: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { fclose(src) }
+        let fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KenpoError.io(path: to, message: "cannot create: \(String(cString: strerror(errno)))") }
+        let digest = SHA256Digest()
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var total = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, src) }
+            if n == 0 { break }
+            buf.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            var off = 0
+            while off < n {
+                let w = buf.withUnsafeBytes { write(fd, $0.baseAddress! + off, n - off) }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    let m = String(cString: strerror(errno)); close(fd)
+                    throw KenpoError.io(path: to, message: "write failed: \(m)")
+                }
+                off += w
+            }
+            total += n
+        }
+        if fsync(fd) != 0 { let m = String(cString: strerror(errno)); close(fd); throw KenpoError.io(path: to, message: "fsync failed: \(m)") }
+        close(fd)
+        return OutputFile(path: to, rows: rows, bytes: total, sha256: digest.finalizeHex())
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The data folder (`--data`, default `./var`) and its layout:
+///
+///     var/.lock                       held (flock) by the one run allowed at a time
+///     var/outbox/<run-id>/            a run's outputs; appears only once complete (rename)
+///     var/outbox/latest -> <run-id>   the newest complete run
+///     var/state/generations/gNNNNNN/  state generations (member master, later ledger and records)
+///     var/state/current -> generations/gNNNNNN
+///     var/tmp/<run-id>/               a run's scratch space, removed when it ends
+///
+/// Publishing order (see `Run.publish`): state generation renamed into place, then the outbox run
+/// renamed into place — the commit point — then `current` and `latest` switched. A crash before the
+/// commit point leaves only staging folders, removed at the next start; a crash after it is rolled
+/// forward at the next start, so state and outbox never disagree.
+public final class DataFolder {
+    public let root: String
+    private var lockFD: Int32 = -1
+
+    public init(root: String) { self.root = root }
+
+    public var outbox: String { root + "/outbox" }
+    public var state: String { root + "/state" }
+    public var generations: String { state + "/generations" }
+    public var tmp: String { root + "/tmp" }
+    public var lockPath: String { root + "/.lock" }
+    public var currentLink: String { state + "/current" }
+    public var latestLink: String { outbox + "/latest" }
+
+    /// Creates the layout, takes the lock (refusing at once if held) and recovers from any crash.
+    public func lock(command: String) throws {
+        try FileSystem.makeDirectory(root)
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KenpoError.io(path: lockPath, message: "cannot open lock file: \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            var buf = [UInt8](repeating: 0, count: 512)
+            let n = read(fd, &buf, buf.count)
+            close(fd)
+            let holder = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown holder"
+            throw KenpoError.locked(path: root, holder: holder)
+        }
+        lockFD = fd
+        ftruncate(fd, 0)
+        let info = "pid \(getpid()), \(command), since \(Timestamp.now())\n"
+        _ = info.withCString { write(fd, $0, strlen($0)) }
+        for dir in [outbox, state, generations, tmp] { try FileSystem.makeDirectory(dir) }
+        try recover()
+    }
+
+    public func unlock() {
+        if lockFD >= 0 { flock(lockFD, LOCK_UN); close(lockFD); lockFD = -1 }
+    }
+
+    deinit { unlock() }
+
+    /// The current state generation's name (e.g. g000003), if any.
+    public func currentGeneration() -> String? {
+        guard let target = FileSystem.readSymlink(currentLink) else { return nil }
+        return (target as NSString).lastPathComponent
+    }
+
+    public func generationPath(_ name: String) -> String { generations + "/" + name }
+
+    public func latestRun() -> String? { FileSystem.readSymlink(latestLink) }
+
+    /// Names of published runs, oldest first (run ids sort by time).
+    public func publishedRuns() -> [String] {
+        FileSystem.listDirectory(outbox).filter { !$0.hasPrefix(".") && $0 != "latest" && !$0.contains(".tmp-") }
+    }
+
+    func generationNumbers() -> [Int] {
+        FileSystem.listDirectory(generations).compactMap { name in
+            name.hasPrefix("g") ? Int(name.dropFirst()) : nil
+        }.sorted()
+    }
+
+    func nextGenerationName() -> String {
+        let n = (generationNumbers().last ?? 0) + 1
+        return "g" + String(format: "%06d", n)
+    }
+
+    /// Removes leftovers of an interrupted run and completes an interrupted publish.
+    func recover() throws {
+        for name in FileSystem.listDirectory(outbox) where name.hasPrefix(".staging-") || name.contains(".tmp-") {
+            Log.info("recovery: removing unfinished outbox folder \(name)")
+            FileSystem.removeTree(outbox + "/" + name)
+        }
+        for name in FileSystem.listDirectory(state) where name.hasPrefix(".staging-") || name.contains(".tmp-") {
+            Log.info("recovery: removing unfinished state generation \(name)")
+            FileSystem.removeTree(state + "/" + name)
+        }
+        for name in FileSystem.listDirectory(tmp) { FileSystem.removeTree(tmp + "/" + name) }
+
+        // Roll forward: the newest committed run says which generation is current.
+        var committedGeneration: Int?
+        if let newest = publishedRuns().last {
+            let manifestPath = outbox + "/" + newest + "/manifest.json"
+            if let manifest = try? Manifest.decode(path: manifestPath) {
+                if let gen = manifest.stateGeneration, FileSystem.isDirectory(generationPath(gen)) {
+                    committedGeneration = Int(gen.dropFirst())
+                    if currentGeneration() != gen {
+                        Log.info("recovery: completing the publish of run \(newest)")
+                        try FileSystem.replaceSymlink(currentLink, target: "generations/" + gen)
+                    }
+                } else if manifest.stateGeneration == nil, let cur = currentGeneration() {
+                    committedGeneration = Int(cur.dropFirst())
+                }
+            }
+            if latestRun() != newest { try FileSystem.replaceSymlink(latestLink, target: newest) }
+        }
+        if committedGeneration == nil, let cur = currentGeneration() { committedGeneration = Int(cur.dropFirst()) }
+        // A generation renamed into place whose run never committed is not state: drop it.
+        for n in generationNumbers() where n > (committedGeneration ?? 0) {
+            let name = "g" + String(format: "%06d", n)
+            Log.info("recovery: removing uncommitted state generation \(name)")
+            FileSystem.removeTree(generationPath(name))
+        }
+    }
+
+    /// Keeps the newest `keep` generations (and always the current one).
+    func pruneGenerations(keep: Int) {
+        let numbers = generationNumbers()
+        guard numbers.count > keep else { return }
+        let current = currentGeneration()
+        for n in numbers.dropLast(keep) {
+            let name = "g" + String(format: "%06d", n)
+            if name != current { FileSystem.removeTree(generationPath(name)) }
+        }
+    }
+}
+
+public enum Timestamp {
+    public static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "Asia/Tokyo")
+        return f.string(from: Date())
+    }
+
+    /// A run id: UTC time to the second, sortable, plus the stage name.
+    public static func runID(stage: String) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return f.string(from: Date()) + "-" + stage
+    }
+}

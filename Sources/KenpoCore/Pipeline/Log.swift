@@ -1,0 +1,23 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Operator log on stderr: one line per event, counts and reason codes only — never names, card
+/// numbers, codes or other personal data (those stay in owner-only files under the data folder).
+public enum Log {
+    nonisolated(unsafe) public static var quiet = false
+
+    public static func info(_ message: String) {
+        guard !quiet else { return }
+        FileHandle.standardError.write(Data("kenpo: \(message)\n".utf8))
+    }
+
+    public static func error(_ message: String) {
+        FileHandle.standardError.write(Data("kenpo: error: \(message)\n".utf8))
+    }
+
+    public static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("kenpo: warning: \(message)\n".utf8))
+    }
+}

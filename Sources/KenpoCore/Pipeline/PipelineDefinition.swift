@@ -1,0 +1,61 @@
+import Foundation
+
+/// A pipeline file (`pipelines/*.pipeline`, format in pipelines/README.md): which inputs feed which
+/// stage, per insurer profile.
+public struct PipelineDefinition {
+    public var name: String
+    public var path: String
+    /// Exit status for a run that completed with rejected records: 3 (default) or 0 for pipelines
+    /// whose inputs are known to carry rejected rows (the bundled samples do, on purpose).
+    public var rejectsExitStatus: Int32
+    /// Eligibility inputs in file order: profile name → roster paths (globs expanded, sorted).
+    public var eligibility: [(profile: String, files: [String])]
+
+    public static func load(path: String) throws -> PipelineDefinition {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw KenpoError.configuration(path: path, line: nil, message: "cannot read the pipeline file; check the path (pipelines live in pipelines/)")
+        }
+        let ini = try IniFile.parse(text, path: path)
+        for (name, section) in ini.sections where !["pipeline", "eligibility"].contains(name) {
+            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline] and [eligibility]")
+        }
+        let name = ini.sections["pipeline"]?.values["name"]?.0 ?? (path as NSString).lastPathComponent
+        var rejectsExit: Int32 = 3
+        if let (v, line) = ini.sections["pipeline"]?.values["rejects_exit_status"] {
+            guard v == "0" || v == "3" else { throw KenpoError.configuration(path: path, line: line, message: "rejects_exit_status must be 3 (default) or 0") }
+            rejectsExit = Int32(v)!
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        let root = (base as NSString).deletingLastPathComponent  // paths are relative to the repository / deployment root
+        var elig: [(String, [String])] = []
+        let section = ini.sections["eligibility"]
+        for (profile, (value, line)) in (section?.values ?? [:]).sorted(by: { $0.value.1 < $1.value.1 }) {
+            var files: [String] = []
+            for pattern in value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) where !pattern.isEmpty {
+                let full = pattern.hasPrefix("/") ? pattern : (root.isEmpty ? pattern : root + "/" + pattern)
+                let matches = Glob.expand(full)
+                if matches.isEmpty {
+                    throw KenpoError.configuration(path: path, line: line, message: "no file matches '\(pattern)' (relative to \(root.isEmpty ? "." : root))")
+                }
+                files.append(contentsOf: matches)
+            }
+            elig.append((profile, files))
+        }
+        return PipelineDefinition(name: name, path: path, rejectsExitStatus: rejectsExit, eligibility: elig)
+    }
+
+    /// Profiles are looked up beside the pipeline file, in `profiles/`.
+    public var profileDirectory: String {
+        let base = (path as NSString).deletingLastPathComponent
+        return (base.isEmpty ? "." : base) + "/profiles"
+    }
+}
+
+enum Glob {
+    static func expand(_ pattern: String) -> [String] {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard glob(pattern, 0, nil, &g) == 0 else { return [] }
+        return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Why a record was not accepted. The raw value is a stable code that appears in rejects.csv and in
+/// insurer hand-back files; the messages say what to fix.
+public enum RejectReason: String, CaseIterable, Sendable {
+    case malformedRecord = "MALFORMED_RECORD"          // CSV structure broken (unterminated quote …)
+    case columnCount = "COLUMN_COUNT"                  // fewer columns than the header
+    case encodingInvalid = "ENCODING_INVALID"          // bytes not valid in the file's encoding
+    case fieldMissing = "FIELD_MISSING"                // a required field is empty
+    case insurerNumberInvalid = "INSURER_NUMBER_INVALID" // not 8 digits
+    case insurerCheckDigit = "INSURER_CHECK_DIGIT"     // check digit wrong
+    case insurerMismatch = "INSURER_MISMATCH"          // row's insurer number is not the profile's
+    case symbolInvalid = "SYMBOL_INVALID"              // 記号 unreadable
+    case numberInvalid = "NUMBER_INVALID"              // 番号 not digits
+    case branchInvalid = "BRANCH_INVALID"              // 枝番 not digits
+    case kanaInvalid = "KANA_INVALID"                  // カナ氏名 holds non-kana characters
+    case dateInvalid = "DATE_INVALID"                  // a date that cannot be read or does not exist
+    case birthAfterRunDate = "BIRTH_AFTER_RUN_DATE"    // born after the run date
+    case qualificationOrder = "QUALIFICATION_ORDER"    // 資格喪失日 before 資格取得日, or 資格取得日 before birth
+    case sexInvalid = "SEX_INVALID"
+    case relationshipInvalid = "RELATIONSHIP_INVALID"
+    case formerCardInvalid = "FORMER_CARD_INVALID"     // 特例退職 former card unreadable or incomplete
+    case duplicatePerson = "DUPLICATE_PERSON"          // the same person twice in one run's rosters
+
+    /// A short English message; the record-specific detail is appended by the caller.
+    public var summary: String {
+        switch self {
+        case .malformedRecord: return "the CSV record is malformed"
+        case .columnCount: return "the row has fewer columns than the header"
+        case .encodingInvalid: return "the row holds bytes that are not valid in the file's encoding"
+        case .fieldMissing: return "a required field is empty"
+        case .insurerNumberInvalid: return "the insurer number is not 8 digits"
+        case .insurerCheckDigit: return "the insurer number's check digit is wrong"
+        case .insurerMismatch: return "the insurer number is not this profile's insurer"
+        case .symbolInvalid: return "the card symbol (記号) cannot be read"
+        case .numberInvalid: return "the card number (番号) must be digits"
+        case .branchInvalid: return "the branch number (枝番) must be digits"
+        case .kanaInvalid: return "the kana name must be katakana (or hiragana) only"
+        case .dateInvalid: return "a date cannot be read or does not exist"
+        case .birthAfterRunDate: return "the birth date is after the run date"
+        case .qualificationOrder: return "the qualification dates are out of order"
+        case .sexInvalid: return "the sex code cannot be read"
+        case .relationshipInvalid: return "the insured/dependant code cannot be read"
+        case .formerCardInvalid: return "the former card of a special retiree member cannot be read"
+        case .duplicatePerson: return "the same person appears twice"
+        }
+    }
+
+    /// The message in Japanese, for the insurer hand-back file (返戻).
+    public var japanese: String {
+        switch self {
+        case .malformedRecord: return "CSVの形式が不正です（引用符の閉じ忘れなど）"
+        case .columnCount: return "列数が見出し行より少ない"
+        case .encodingInvalid: return "文字コードとして読めないバイトがあります"
+        case .fieldMissing: return "必須項目が空です"
+        case .insurerNumberInvalid: return "保険者番号が8桁ではありません"
+        case .insurerCheckDigit: return "保険者番号の検証番号が一致しません"
+        case .insurerMismatch: return "保険者番号がこの保険者のものではありません"
+        case .symbolInvalid: return "記号が読み取れません"
+        case .numberInvalid: return "番号は数字で記入してください"
+        case .branchInvalid: return "枝番は数字で記入してください"
+        case .kanaInvalid: return "カナ氏名にカナ以外の文字があります"
+        case .dateInvalid: return "日付が読み取れないか、存在しない日付です"
+        case .birthAfterRunDate: return "生年月日が処理日より後です"
+        case .qualificationOrder: return "資格取得日・資格喪失日の前後関係が不正です"
+        case .sexInvalid: return "性別コードが読み取れません"
+        case .relationshipInvalid: return "本人・家族区分が読み取れません"
+        case .formerCardInvalid: return "特例退職者の旧保険証情報が読み取れません"
+        case .duplicatePerson: return "同一人物が重複しています"
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One invocation of a stage: its id, its staging folders, the inputs it read, the outputs and
+/// rejects it wrote, and the publish step that makes them visible all at once.
+public final class Run {
+    public let id: String
+    public let stage: String
+    public let runDate: CalendarDate
+    public let data: DataFolder
+    public let startedAt: String
+    /// Outputs are written here and renamed to `outbox/<id>` on publish.
+    public let staging: String
+    /// Scratch space removed at the end of the run.
+    public let scratch: String
+    public private(set) var stateStaging: String?
+    public private(set) var newGeneration: String?
+    public let previousGeneration: String?
+
+    public private(set) var inputs: [Manifest.Input] = []
+    public private(set) var outputs: [OutputFile] = []
+    public var referenceTables: [Manifest.ReferenceTable] = []
+    public var summary: [String: Int] = [:]
+    /// Keeps this many state generations (older ones are removed after a publish).
+    public var keepGenerations = 14
+
+    public let rejects: RejectSink
+
+    public init(data: DataFolder, stage: String, runDate: CalendarDate) throws {
+        self.data = data
+        self.stage = stage
+        self.runDate = runDate
+        self.startedAt = Timestamp.now()
+        var id = Timestamp.runID(stage: stage)
+        let base = id
+        var n = 2
+        while FileSystem.exists(data.outbox + "/" + id) { id = "\(base)-\(n)"; n += 1 }
+        self.id = id
+        self.staging = data.outbox + "/.staging-" + id
+        self.scratch = data.tmp + "/" + id
+        self.previousGeneration = data.currentGeneration()
+        try FileSystem.makeDirectory(staging)
+        try FileSystem.makeDirectory(scratch)
+        rejects = try RejectSink(path: staging + "/rejects.csv")
+    }
+
+    /// Path for an output file inside the staging folder (creating sub-folders).
+    public func outputPath(_ relative: String) throws -> String {
+        let path = staging + "/" + relative
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileSystem.makeDirectory(dir)
+        return path
+    }
+
+    /// Starts a new state generation; returns the folder to write it into.
+    public func beginStateGeneration() throws -> String {
+        if let s = stateStaging { return s }
+        let gen = data.nextGenerationName()
+        let path = data.state + "/.staging-" + gen
+        FileSystem.removeTree(path)
+        try FileSystem.makeDirectory(path)
+        newGeneration = gen
+        stateStaging = path
+        return path
+    }
+
+    /// Path of a file in the current (previous) state generation, if there is one and it has the file.
+    public func previousStateFile(_ name: String) -> String? {
+        guard let g = previousGeneration else { return nil }
+        let p = data.generationPath(g) + "/" + name
+        return FileSystem.exists(p) ? p : nil
+    }
+
+    public func addInput(_ input: Manifest.Input) { inputs.append(input) }
+
+    /// Records an output written under the staging folder.
+    public func addOutput(_ file: OutputFile) {
+        var f = file
+        if f.path.hasPrefix(staging + "/") { f.path = String(f.path.dropFirst(staging.count + 1)) }
+        outputs.append(f)
+    }
+
+    /// Checks the books, writes the manifest and publishes state and outbox. Returns the exit status.
+    public func publish() throws -> (Manifest, ExitStatus) {
+        // read = accepted + rejected, for every input, and the reject file holds exactly the rejected.
+        var totalRejected = 0
+        for i in inputs {
+            guard i.records.read == i.records.accepted + i.records.rejected else {
+                throw KenpoError.invariant("\(i.path): read \(i.records.read) ≠ accepted \(i.records.accepted) + rejected \(i.records.rejected)")
+            }
+            totalRejected += i.records.rejected
+        }
+        guard totalRejected == rejects.count else {
+            throw KenpoError.invariant("inputs report \(totalRejected) rejected records but rejects.csv holds \(rejects.count)")
+        }
+        addOutput(try rejects.close())
+
+        let status: ExitStatus = totalRejected > 0 ? .completedWithRejects : .success
+        if let staged = stateStaging, let gen = newGeneration {
+            let info = "{\"generation\": \"\(gen)\", \"run_id\": \"\(id)\", \"previous\": \(previousGeneration.map { "\"\($0)\"" } ?? "null")}\n"
+            try FileSystem.writeAtomically(Array(info.utf8), to: staged + "/generation.json")
+            FileSystem.syncDirectory(staged)
+            try FileSystem.rename(staged, data.generationPath(gen))
+            FileSystem.syncDirectory(data.generations)
+        }
+        let manifest = Manifest(
+            kenpoVersion: KenpoVersion.current, runId: id, stage: stage, runDate: runDate.iso,
+            startedAt: startedAt, finishedAt: Timestamp.now(),
+            status: status == .success ? "completed" : "completed_with_rejects",
+            exitStatus: status.rawValue,
+            stateGeneration: newGeneration ?? previousGeneration,
+            previousStateGeneration: previousGeneration,
+            inputs: inputs, outputs: outputs.sorted { $0.path < $1.path },
+            referenceTables: referenceTables, rejectReasons: rejects.countsByReason, summary: summary)
+        try FileSystem.writeAtomically(try manifest.encoded(), to: staging + "/manifest.json")
+        FileSystem.syncDirectory(staging)
+        // Commit point: the run folder appears complete, in one rename.
+        try FileSystem.rename(staging, data.outbox + "/" + id)
+        FileSystem.syncDirectory(data.outbox)
+        if let gen = newGeneration {
+            try FileSystem.replaceSymlink(data.currentLink, target: "generations/" + gen)
+        }
+        try FileSystem.replaceSymlink(data.latestLink, target: id)
+        data.pruneGenerations(keep: keepGenerations)
+        FileSystem.removeTree(scratch)
+        return (manifest, status)
+    }
+
+    /// Drops everything this run staged; the previous state and outbox stay as they were.
+    public func abandon() {
+        FileSystem.removeTree(staging)
+        if let s = stateStaging { FileSystem.removeTree(s) }
+        FileSystem.removeTree(scratch)
+    }
+}
+
+/// `rejects.csv`: file, line, record key, reason code, message — one row per rejected record.
+public final class RejectSink {
+    private let writer: CSVWriter
+    public private(set) var count = 0
+    public private(set) var countsByReason: [String: Int] = [:]
+
+    init(path: String) throws {
+        writer = try CSVWriter(path: path, header: ["file", "line", "record_key", "reason_code", "message"])
+    }
+
+    public func add(file: String, line: Int, key: String, reason: RejectReason, message: String) {
+        writer.row([file, String(line), key, reason.rawValue, message])
+        count += 1
+        countsByReason[reason.rawValue, default: 0] += 1
+    }
+
+    func close() throws -> OutputFile { try writer.close() }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import KenpoCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// kenpo: the command line over KenpoCore. Argument handling and output only.
+
+umask(0o077)  // every file and folder kenpo creates is the owner's alone
+setvbuf(stdout, nil, _IOLBF, 0)
+
+let usage = """
+usage: kenpo COMMAND [OPTIONS]
+
+commands:
+  run PIPELINE [--data DIR] [--date YYYY-MM-DD]
+      run a pipeline (pipelines/*.pipeline) as one run
+  eligibility [--data DIR] [--date YYYY-MM-DD] --profile NAME FILE... [--profile NAME FILE...]
+      read insurer rosters into the member master
+  keys [--insurer N] [--symbol S] [--number N] [--kana K] [--birth D]
+      print the registration match keys for these values, keyed as a roster row would be
+  generate --members N --seed S --out DIR [--profile NAME]... [--faulty FRACTION] [--date YYYY-MM-DD]
+      write deterministic synthetic rosters and mailing lists
+  version
+
+--data defaults to ./var; --date (the run date) defaults to today in Japan.
+exit status: 0 success, 3 completed with rejected records, 1 failed (nothing published), 2 bad usage or configuration.
+"""
+
+func printOutcome(_ o: RunOutcome, rejectsExitStatus: Int32 = 3) -> Int32 {
+    let m = o.manifest
+    print("run \(m.runId): \(m.status)")
+    for i in m.inputs {
+        print("  in   \(i.path): read \(i.records.read), accepted \(i.records.accepted), rejected \(i.records.rejected)")
+    }
+    for f in m.outputs { print("  out  \(f.path): \(f.rows) rows") }
+    if !m.rejectReasons.isEmpty {
+        print("  rejects: " + m.rejectReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
+    let changes = m.summary.filter { $0.key.hasPrefix("change_") }.sorted { $0.key < $1.key }
+    if !changes.isEmpty { print("  changes: " + changes.map { "\($0.key.dropFirst(7)) \($0.value)" }.joined(separator: ", ")) }
+    print("  outbox: \(o.outboxPath)")
+    if o.status == .completedWithRejects { return rejectsExitStatus }
+    return o.status.rawValue
+}
+
+func runEligibility(_ args: Arguments) throws -> Int32 {
+    let groups = try args.filesByProfile()
+    guard !groups.isEmpty else { throw KenpoError.usage("eligibility needs --profile NAME FILE...\n\n" + usage) }
+    var inputs: [RosterInput] = []
+    for g in groups {
+        let profile = try InsurerProfile.resolve(g.profile)
+        for f in g.files { inputs.append(RosterInput(profile: profile, path: f)) }
+    }
+    let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "eligibility", runDate: try args.runDate()) { run in
+        try EligibilityStage(run: run).process(inputs)
+    }
+    return printOutcome(outcome)
+}
+
+func runPipeline(_ args: Arguments) throws -> Int32 {
+    guard args.files.count == 1 else { throw KenpoError.usage("run needs exactly one pipeline file, e.g. kenpo run pipelines/samples.pipeline") }
+    let pipeline = try PipelineDefinition.load(path: args.files[0])
+    var inputs: [RosterInput] = []
+    for (profileName, files) in pipeline.eligibility {
+        let profile = try InsurerProfile.resolve(profileName, searchDirectory: pipeline.profileDirectory)
+        for f in files { inputs.append(RosterInput(profile: profile, path: f)) }
+    }
+    let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "run", runDate: try args.runDate()) { run in
+        if !inputs.isEmpty { try EligibilityStage(run: run).process(inputs) }
+    }
+    return printOutcome(outcome, rejectsExitStatus: pipeline.rejectsExitStatus)
+}
+
+func runKeys(_ args: Arguments) throws -> Int32 {
+    guard !args.options.isEmpty else { throw KenpoError.usage("keys needs at least one of --insurer --symbol --number --kana --birth") }
+    let keys = MatchKeys(insurer: args.value("insurer"), symbol: args.value("symbol"), number: args.value("number"),
+                         kana: args.value("kana"), birth: args.value("birth"))
+    for line in keys.lines { print(line) }
+    if !keys.problems.isEmpty {
+        for p in keys.problems { Log.error(p) }
+        return ExitStatus.usage.rawValue
+    }
+    return 0
+}
+
+func runGenerate(_ args: Arguments) throws -> Int32 {
+    guard let members = Int(try args.required("members", "how many people, e.g. --members 1000")), members > 0 else {
+        throw KenpoError.usage("--members must be a positive whole number")
+    }
+    guard let seed = UInt64(try args.required("seed", "any whole number; the same seed gives the same files")) else {
+        throw KenpoError.usage("--seed must be a non-negative whole number")
+    }
+    let out = try args.required("out", "the folder to write into")
+    var faulty = 0.0
+    if let f = args.value("faulty") {
+        guard let v = Double(f), v >= 0, v <= 1 else { throw KenpoError.usage("--faulty must be a fraction between 0 and 1, e.g. 0.02") }
+        faulty = v
+    }
+    var names = args.values("profile")
+    if names.isEmpty {
+        names = FileSystem.listDirectory("pipelines/profiles").filter { $0.hasSuffix(".profile") }.map { String($0.dropLast(8)) }
+        guard !names.isEmpty else { throw KenpoError.usage("no profiles found in pipelines/profiles; name one with --profile") }
+    }
+    let profiles = try names.map { try InsurerProfile.resolve($0) }
+    _ = (profiles, faulty, seed, members, out)
+    return 0
+}
+
+func main() -> Int32 {
+    var argv = CommandLine.arguments
+    argv.removeFirst()
+    guard let command = argv.first else {
+        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        return ExitStatus.usage.rawValue
+    }
+    let rest = argv.dropFirst()
+    do {
+        switch command {
+        case "eligibility":
+            return try runEligibility(Arguments(rest, valueOptions: ["data", "date", "profile"]))
+        case "run":
+            return try runPipeline(Arguments(rest, valueOptions: ["data", "date"]))
+        case "keys":
+            return try runKeys(Arguments(rest, valueOptions: ["insurer", "symbol", "number", "kana", "birth"]))
+        case "generate":
+            return try runGenerate(Arguments(rest, valueOptions: ["members", "seed", "out", "profile", "faulty", "date"]))
+        case "version", "--version":
+            print("kenpo \(KenpoVersion.current)")
+            return 0
+        case "help", "--help", "-h":
+            print(usage)
+            return 0
+        default:
+            throw KenpoError.usage("unknown command '\(command)'\n\n" + usage)
+        }
+    } catch let e as KenpoError {
+        Log.error(e.description)
+        return e.exitStatus.rawValue
+    } catch {
+        Log.error("\(error)")
+        return ExitStatus.failed.rawValue
+    }
+}
+
+exit(main())
