@@ -40,7 +40,7 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
             name: "KenpoEndToEndTests",
-            dependencies: ["KenpoCore"],
+            dependencies: ["KenpoCore", "kenpo"],
             swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

@@ -75,13 +75,16 @@ public final class RosterReader {
                 headerNames.append(name)
                 folded[Self.foldHeader(name), default: i] = i
             }
-            for (field, column) in profile.columns {
-                guard let idx = folded[Self.foldHeader(column)] else {
-                    throw KenpoError.input(
-                        path: path, line: csv.line,
-                        message: "the header has no column '\(column)' for \(field.rawValue) (profile \(profile.name), \(profile.path)); columns found: \(headerNames.joined(separator: ", ")). Fix the profile's [columns] or check that this file belongs to this insurer")
-                }
+            var missing: [String] = []
+            for field in RosterField.allCases {
+                guard let column = profile.columns[field] else { continue }
+                guard let idx = folded[Self.foldHeader(column)] else { missing.append("'\(column)' (\(field.rawValue))"); continue }
                 columnIndex[Self.ordinal[field]!] = idx
+            }
+            if !missing.isEmpty {
+                throw KenpoError.input(
+                    path: path, line: csv.line,
+                    message: "the header has no column \(missing.joined(separator: ", ")) that profile \(profile.name) (\(profile.path)) maps; columns found: \(headerNames.joined(separator: ", ")). Fix the profile's [columns] or check that this file belongs to this insurer")
             }
         } else {
             for (field, column) in profile.columns {

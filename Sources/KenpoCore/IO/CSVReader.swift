@@ -44,7 +44,7 @@ public final class CSVReader {
         self.path = path
         self.file = f
         self.digest = digest
-        self.block = [UInt8](repeating: 0, count: blockSize)
+        self.block = [UInt8](repeating: 0, count: max(blockSize, 4))
         self.maxRecordBytes = maxRecordBytes
         fieldData.reserveCapacity(4096)
         fieldEnds.reserveCapacity(64)
@@ -69,7 +69,13 @@ public final class CSVReader {
 
     private func refill() throws -> Bool {
         if atEOF { return false }
-        let n = block.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        var n = block.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        // The first block must hold the 3 bytes of a possible byte-order mark.
+        while !sawFirstBlock && n > 0 && n < 3 && feof(file) == 0 {
+            let more = block.withUnsafeMutableBytes { fread($0.baseAddress! + n, 1, $0.count - n, file) }
+            if more == 0 { break }
+            n += more
+        }
         if n == 0 {
             if ferror(file) != 0 { throw KenpoError.io(path: path, message: "read error: \(String(cString: strerror(errno)))") }
             atEOF = true

@@ -1,0 +1,92 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the built `kenpo` binary as operators do, capturing exit status and output.
+struct KenpoProcess {
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: URL {
+        let candidates = [
+            Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("kenpo"),
+            packageRoot.appendingPathComponent(".build/debug/kenpo"),
+        ].compactMap { $0 }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Output goes to files, not pipes, so a chatty run can never block on a full pipe.
+    static func run(_ args: [String]) throws -> Result {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kenpo-proc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let outURL = tmp.appendingPathComponent("out"), errURL = tmp.appendingPathComponent("err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = packageRoot
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        try p.run()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus,
+                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+
+    static func tempDataFolder() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("kenpo-e2e-\(UUID().uuidString)").path
+    }
+
+    static func sample(_ name: String) -> String { "samples/rosters/\(name)" }
+
+    static func day1Args(data: String) -> [String] {
+        ["eligibility", "--data", data, "--date", "2026-11-21",
+         "--profile", "sample-kamome", sample("kamome-day1.csv"),
+         "--profile", "sample-tsubame", sample("tsubame-day1.csv")]
+    }
+
+    static func day2Args(data: String) -> [String] {
+        ["eligibility", "--data", data, "--date", "2026-11-22",
+         "--profile", "sample-kamome", sample("kamome-day2.csv"),
+         "--profile", "sample-tsubame", sample("tsubame-day2.csv")]
+    }
+}
+
+/// A small CSV reader for assertions (the samples' outputs are small).
+func csvRows(_ path: String) throws -> [[String]] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    var rows: [[String]] = []
+    var field = "", row: [String] = []
+    var inQuotes = false
+    var chars = Array(text.unicodeScalars)[...]
+    if chars.first == "\u{FEFF}" { chars = chars.dropFirst() }
+    var i = chars.startIndex
+    while i < chars.endIndex {
+        let c = chars[i]
+        if inQuotes {
+            if c == "\"" {
+                if chars.index(after: i) < chars.endIndex && chars[chars.index(after: i)] == "\"" { field.unicodeScalars.append("\""); i = chars.index(after: i) }
+                else { inQuotes = false }
+            } else { field.unicodeScalars.append(c) }
+        } else if c == "\"" { inQuotes = true }
+        else if c == "," { row.append(field); field = "" }
+        else if c == "\r" { }
+        else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
+        else { field.unicodeScalars.append(c) }
+        i = chars.index(after: i)
+    }
+    if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+    return rows
+}
+
+func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
