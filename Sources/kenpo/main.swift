@@ -103,7 +103,9 @@ func runGenerate(_ args: Arguments) throws -> Int32 {
         guard !names.isEmpty else { throw KenpoError.usage("no profiles found in pipelines/profiles; name one with --profile") }
     }
     let profiles = try names.map { try InsurerProfile.resolve($0) }
-    _ = (profiles, faulty, seed, members, out)
+    let files = try RosterGenerator.generate(GeneratorOptions(
+        members: members, seed: seed, faultyShare: faulty, runDate: try args.runDate(), profiles: profiles, outDirectory: out))
+    for f in files { print("\(f.path): \(f.rows) rows (\(f.faultyRows) faulty)") }
     return 0
 }
 

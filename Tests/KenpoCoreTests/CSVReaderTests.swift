@@ -171,3 +171,9 @@ struct StableHashTests {
         #expect(StableHash.hex(StableHash.of(["kenpo"])) == "e83f492a409ce000")
     }
 }
+
+struct RosterFieldTests {
+    @Test func ordinalIsThePositionInAllCases() {
+        #expect(RosterField.allCases.map(\.ordinal) == Array(0..<RosterField.allCases.count))
+    }
+}

@@ -174,7 +174,6 @@ public final class EligibilityStage {
     private func merge(spool: BucketSpool, previousMaster: String?) throws {
         let stateDir = try run.beginStateGeneration()
         let stateMembers = try CSVWriter(path: stateDir + "/members.csv", header: MemberRecord.header)
-        let outMembers = try CSVWriter(path: try run.outputPath("members.csv"), header: MemberRecord.header)
         let changes = try CSVWriter(path: try run.outputPath("member_changes.csv"), header: MemberChange.header)
         let prevReader = try previousMaster.map { try MasterReader(path: $0) }
         var prev = try prevReader?.next()
@@ -183,7 +182,6 @@ public final class EligibilityStage {
         func write(_ m: MemberRecord) {
             let f = m.fields
             stateMembers.row(f)
-            outMembers.row(f)
             counts["members", default: 0] += 1
             counts["members_\(m.status.rawValue)", default: 0] += 1
         }
@@ -226,9 +224,8 @@ public final class EligibilityStage {
             previousOnly(p)
             prev = try prevReader?.next()
         }
-        let stateFile = try stateMembers.close()
-        _ = stateFile
-        run.addOutput(try outMembers.close())
+        // The published copy shares the state file's bytes (a hard link: both are immutable once written).
+        run.addOutput(try FileSystem.linkOrCopy(try stateMembers.close(), to: try run.outputPath("members.csv")))
         run.addOutput(try changes.close())
         for (k, v) in counts { run.summary[k] = v }
         Log.info("eligibility: member master now has \(counts["members", default: 0]) members; changes: " +

@@ -21,6 +21,32 @@ public enum RosterField: String, CaseIterable, Sendable {
     case formerSymbol = "former_symbol"
     case formerNumber = "former_number"
 
+    /// Position in `allCases`, for array-indexed per-row storage (hashing the raw string per field
+    /// and row showed up in profiles).
+    @inline(__always)
+    public var ordinal: Int {
+        switch self {
+        case .insurerNumber: return 0
+        case .symbol: return 1
+        case .number: return 2
+        case .branch: return 3
+        case .kanaName: return 4
+        case .kanjiName: return 5
+        case .birthDate: return 6
+        case .sex: return 7
+        case .relationship: return 8
+        case .qualifiedDate: return 9
+        case .disqualifiedDate: return 10
+        case .memberRef: return 11
+        case .postalCode: return 12
+        case .address: return 13
+        case .address2: return 14
+        case .formerInsurerNumber: return 15
+        case .formerSymbol: return 16
+        case .formerNumber: return 17
+        }
+    }
+
     /// Fields a roster must map; the rest are optional.
     public static let required: [RosterField] = [.insurerNumber, .symbol, .number, .kanaName, .birthDate]
 }

@@ -42,7 +42,6 @@ public final class RosterReader {
     public private(set) var recordsRead = 0
     private var values: [String]
     private static let fields = RosterField.allCases
-    private static let ordinal: [RosterField: Int] = Dictionary(uniqueKeysWithValues: RosterField.allCases.enumerated().map { ($1, $0) })
 
     public init(profile: InsurerProfile, path: String, runDate: CalendarDate) throws {
         self.profile = profile
@@ -79,7 +78,7 @@ public final class RosterReader {
             for field in RosterField.allCases {
                 guard let column = profile.columns[field] else { continue }
                 guard let idx = folded[Self.foldHeader(column)] else { missing.append("'\(column)' (\(field.rawValue))"); continue }
-                columnIndex[Self.ordinal[field]!] = idx
+                columnIndex[field.ordinal] = idx
             }
             if !missing.isEmpty {
                 throw KenpoError.input(
@@ -89,7 +88,7 @@ public final class RosterReader {
         } else {
             for (field, column) in profile.columns {
                 let idx = Int(column)! - 1
-                columnIndex[Self.ordinal[field]!] = idx
+                columnIndex[field.ordinal] = idx
                 expectedColumns = max(expectedColumns, idx + 1)
             }
             headerNames = (0..<expectedColumns).map { "列\($0 + 1)" }
@@ -131,12 +130,12 @@ public final class RosterReader {
     }
 
     private func columnName(_ field: RosterField) -> String {
-        let idx = columnIndex[Self.ordinal[field]!]
+        let idx = columnIndex[field.ordinal]
         return idx >= 0 && idx < headerNames.count ? headerNames[idx] : field.rawValue
     }
 
     @inline(__always)
-    private func value(_ field: RosterField) -> String { values[Self.ordinal[field]!] }
+    private func value(_ field: RosterField) -> String { values[field.ordinal] }
 
     private func rawFields() -> [[UInt8]] { (0..<csv.fieldCount).map { Array(csv.fieldBytes($0)) } }
 
@@ -145,7 +144,7 @@ public final class RosterReader {
 
     /// The insurer's own name of the column holding `field`.
     public func columnLabel(_ field: RosterField) -> String? {
-        let idx = columnIndex[Self.ordinal[field]!]
+        let idx = columnIndex[field.ordinal]
         return idx >= 0 && idx < headerNames.count ? headerNames[idx] : nil
     }
 
@@ -209,7 +208,7 @@ public final class RosterReader {
 
     private func parseDate(_ field: RosterField) -> Result<CalendarDate?, RowProblem> {
         let raw = value(field)
-        if raw.trimmingCharacters(in: .whitespaces).isEmpty { return .success(nil) }
+        if Normalise.isBlank(raw) { return .success(nil) }
         switch JapaneseDate.parse(raw, styles: profile.dateStyles) {
         case .success(let d): return .success(d)
         case .failure(let e):
@@ -219,7 +218,7 @@ public final class RosterReader {
 
     /// Validates and normalises the decoded values of the current record.
     func normalise() -> Result<RosterRow, RowProblem> {
-        for f in RosterField.required where value(f).trimmingCharacters(in: .whitespaces).isEmpty {
+        for f in RosterField.required where Normalise.isBlank(value(f)) {
             return .failure(problem(.fieldMissing, f, "column '\(columnName(f))' (\(f.rawValue)) is empty"))
         }
         var m = MemberRecord()
@@ -256,7 +255,7 @@ public final class RosterReader {
         case .failure(.invalidCharacter(let c)):
             return .failure(problem(.kanaInvalid, .kanaName, "column '\(columnName(.kanaName))' value '\(value(.kanaName))': '\(c)' is not kana"))
         }
-        m.kanjiName = value(.kanjiName).trimmingCharacters(in: .whitespaces)
+        m.kanjiName = Normalise.trim(value(.kanjiName))
         let birth: CalendarDate
         switch parseDate(.birthDate) {
         case .success(let d): birth = d!
@@ -270,7 +269,7 @@ public final class RosterReader {
             return .failure(problem(.sexInvalid, .sex, "column '\(columnName(.sex))' value '\(value(.sex))' is not a sex code (1/2, 男/女, M/F)"))
         }
         m.sex = sex
-        if columnIndex[Self.ordinal[.relationship]!] >= 0 {
+        if columnIndex[RosterField.relationship.ordinal] >= 0 {
             guard let rel = Relationship.parse(value(.relationship), overrides: profile.relationshipValues) else {
                 return .failure(problem(.relationshipInvalid, .relationship, "column '\(columnName(.relationship))' value '\(value(.relationship))' is not an insured/dependant code"))
             }
@@ -300,7 +299,7 @@ public final class RosterReader {
 
         var formerCard: String?
         let formerFields = [value(.formerInsurerNumber), value(.formerSymbol), value(.formerNumber)]
-        if formerFields.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        if formerFields.contains(where: { !Normalise.isBlank($0) }) {
             guard case .success(let fi) = InsurerNumber.validate(formerFields[0]),
                   let fs = CardKeys.symbolKey(formerFields[1]), let fn = CardKeys.numberKey(formerFields[2]) else {
                 return .failure(problem(.formerCardInvalid, .formerNumber, "the former card '\(formerFields.joined(separator: "/"))' needs a valid insurer number, symbol and number"))
@@ -309,8 +308,8 @@ public final class RosterReader {
         }
         m.cardAliases = m.cardKey + (formerCard.map { ";" + $0 } ?? "")
         m.postalCode = Self.postalCode(value(.postalCode))
-        let a1 = value(.address).trimmingCharacters(in: .whitespaces)
-        let a2 = value(.address2).trimmingCharacters(in: .whitespaces)
+        let a1 = Normalise.trim(value(.address))
+        let a2 = Normalise.trim(value(.address2))
         m.address = a2.isEmpty ? a1 : (a1.isEmpty ? a2 : a1 + " " + a2)
         m.memberRef = Normalise.foldWidth(value(.memberRef))
         return .success(RosterRow(member: m, qualified: qualified, disqualified: disqualified, formerCard: formerCard))

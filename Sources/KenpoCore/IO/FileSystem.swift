@@ -89,6 +89,17 @@ public enum FileSystem {
         try rename(tmp, path)
     }
 
+    /// Gives `to` the same content as the written file `from`: a hard link when both are on one file
+    /// system, else a copy. Returns the manifest entry for `to`.
+    public static func linkOrCopy(_ from: OutputFile, to: String) throws -> OutputFile {
+        if link(from.path, to) == 0 {
+            var f = from
+            f.path = to
+            return f
+        }
+        return try copy(from.path, to: to, rows: from.rows)
+    }
+
     /// Copies a file (used to give the outbox its own copy of a state file), returning its manifest entry.
     public static func copy(_ from: String, to: String, rows: Int) throws -> OutputFile {
         guard let src = fopen(from, "rb") else { throw KenpoError.io(path: from, message: "cannot open: \(String(cString: strerror(errno)))") }
