@@ -177,3 +177,31 @@ struct RosterFieldTests {
         #expect(RosterField.allCases.map(\.ordinal) == Array(0..<RosterField.allCases.count))
     }
 }
+
+struct StableHashBuilderTests {
+    @Test(arguments: [["a", "b", "c"], ["card", "06139992", "1001", "2345678"], ["x", "", "y", "z", "w", "v"]])
+    func builderEqualsArrayForm(_ parts: [String]) {
+        var b = StableHash.Builder(parts[0])
+        for p in parts.dropFirst() { b.add(p) }
+        #expect(b.value == StableHash.of(parts))
+    }
+
+    @Test func fixedArityFormEqualsArrayForm() {
+        #expect(StableHash.of("ref", "06279996", "M1") == StableHash.of(["ref", "06279996", "M1"]))
+        #expect(StableHash.of("dup", "a", "b", "c", "d", "e") == StableHash.of(["dup", "a", "b", "c", "d", "e"]))
+    }
+}
+
+struct MemberRecordEncodingTests {
+    @Test func encodeCSVEqualsTheGenericRowEncoder() {
+        var m = MemberRecord()
+        m.personID = "0123456789abcdef"; m.insurerNumber = "06139992"; m.symbol = "1001"; m.number = "0012345678"
+        m.kanaName = "ヤマダキョウコ"; m.kanaKey = "ヤマダキヨウコ"; m.address = "東京都港区芝公園4-2-8,サンプルビル"
+        m.kanjiName = "山田 \"恭子\""; m.memberRef = "M1"; m.status = .disqualified; m.specialRetiree = true
+        var a: [UInt8] = [], b: [UInt8] = []
+        m.encodeCSV(into: &a)
+        CSVWriter.encodeRow(m.fields, into: &b)
+        #expect(a == b)
+        #expect(a.withUnsafeBytes { MemberRecord(fields: CSVLine.parse($0)) } == m)
+    }
+}

@@ -16,9 +16,11 @@ public struct RosterInput {
 public final class EligibilityStage {
     let run: Run
     private var previous = MasterIndex()
-    private var seenRef: [UInt64: (Int, Int)] = [:]        // key → (input index, line)
-    private var seenCardBranch: [UInt64: (Int, Int)] = [:]
-    private var seenPerson: [UInt64: (Int, Int)] = [:]
+    // key hash → where it was first seen, packed as input index << 40 | line (8 bytes, not a tuple's 16:
+    // these tables are the stage's main memory and cache cost at a million rows).
+    private var seenRef: [UInt64: UInt64] = [:]
+    private var seenCardBranch: [UInt64: UInt64] = [:]
+    private var seenPerson: [UInt64: UInt64] = [:]
     private var claimed: Set<UInt64> = []                   // person ids given out in this run
     private var protectedRefs: Set<UInt64> = []             // keys of rejected rows: those people are kept as they were
     private var protectedCards: Set<UInt64> = []
@@ -47,6 +49,13 @@ public final class EligibilityStage {
             profilesSeen[profile.name] = profile
             if let n = profile.insurerNumber { insurersInRun.insert(n) }
             let reader = try RosterReader(profile: profile, path: input.path, runDate: run.runDate)
+            // Size the duplicate indexes once (a roster row is rarely shorter than 100 bytes) instead of rehashing as they grow.
+            if let size = try? FileManager.default.attributesOfItem(atPath: input.path)[.size] as? Int {
+                let rows = size / 100
+                seenPerson.reserveCapacity(seenPerson.count + rows)
+                seenCardBranch.reserveCapacity(seenCardBranch.count + rows)
+                if profile.columns[.memberRef] != nil { seenRef.reserveCapacity(seenRef.count + rows) }
+            }
             if handBacks[profile.name] == nil {
                 handBacks[profile.name] = try InsurerRejectFile(
                     path: try run.outputPath("insurers/\(profile.name)/rejects.csv"), profile: profile, header: reader.headerNames, headerRaw: reader.headerRaw)
@@ -78,7 +87,9 @@ public final class EligibilityStage {
                     insurersInRun.insert(row.member.insurerNumber)
                     let pid = resolvePersonID(row.member)
                     row.member.personID = StableHash.hex(pid)
-                    try spool.append(id: pid, fields: row.member.fields, scratch: &scratch)
+                    scratch.removeAll(keepingCapacity: true)
+                    row.member.encodeCSV(into: &scratch)
+                    try scratch.withUnsafeBytes { try spool.append(id: pid, tag: row.member.status.code, payload: $0) }
                     accepted += 1
                 }
             }
@@ -122,20 +133,18 @@ public final class EligibilityStage {
     }
 
     private func duplicate(of m: MemberRecord, input: Int, line: Int) -> (Int, Int)? {
-        let here = (input, line)
+        let here = UInt64(input) << 40 | UInt64(line)
+        func unpack(_ v: UInt64) -> (Int, Int) { (Int(v >> 40), Int(v & 0xFF_FFFF_FFFF)) }
         if !m.memberRef.isEmpty {
             let k = MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)
-            if let e = seenRef[k] { return e }
-            seenRef[k] = here
+            if let e = seenRef.updateValue(here, forKey: k) { seenRef[k] = e; return unpack(e) }
         }
         if !m.branch.isEmpty {
             let k = MasterIndex.Keys.cardBranch(m)
-            if let e = seenCardBranch[k] { return e }
-            seenCardBranch[k] = here
+            if let e = seenCardBranch.updateValue(here, forKey: k) { seenCardBranch[k] = e; return unpack(e) }
         }
         let k = MasterIndex.Keys.sameCardPerson(m)
-        if let e = seenPerson[k] { return e }
-        seenPerson[k] = here
+        if let e = seenPerson.updateValue(here, forKey: k) { seenPerson[k] = e; return unpack(e) }
         return nil
     }
 
@@ -143,25 +152,30 @@ public final class EligibilityStage {
     /// member reference, then by card and branch, card and kana name, card and birth date, and
     /// finally kana name and birth date within the insurer), else a new stable id.
     private func resolvePersonID(_ m: MemberRecord) -> UInt64 {
-        var candidates: [UInt64?] = []
-        if !m.memberRef.isEmpty { candidates.append(previous.byRef[MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)]) }
-        if !m.branch.isEmpty { candidates.append(previous.byCardBranch[MasterIndex.Keys.cardBranch(m)]) }
-        candidates.append(previous.byCardKana[MasterIndex.Keys.cardKana(m)])
-        candidates.append(previous.byCardBirth[MasterIndex.Keys.cardBirth(m)])
-        candidates.append(previous.byIdentity[MasterIndex.Keys.identity(m)])
-        for c in candidates {
-            if let pid = c, pid != MasterIndex.ambiguous, !claimed.contains(pid) {
+        if previous.count > 0 {
+            func take(_ c: UInt64?) -> UInt64? {
+                guard let pid = c, pid != MasterIndex.ambiguous, !claimed.contains(pid) else { return nil }
                 claimed.insert(pid)
                 return pid
             }
+            if !m.memberRef.isEmpty, let p = take(previous.byRef[MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)]) { return p }
+            if !m.branch.isEmpty, let p = take(previous.byCardBranch[MasterIndex.Keys.cardBranch(m)]) { return p }
+            if let p = take(previous.byCardKana[MasterIndex.Keys.cardKana(m)]) { return p }
+            if let p = take(previous.byCardBirth[MasterIndex.Keys.cardBirth(m)]) { return p }
+            if let p = take(previous.byIdentity[MasterIndex.Keys.identity(m)]) { return p }
         }
         var pid = m.memberRef.isEmpty
             ? StableHash.of(["person", m.insurerNumber, m.symbolKey, m.numberKey, m.branch, m.kanaKey, m.birthDate])
-            : StableHash.of(["person-ref", m.insurerNumber, m.memberRef])
-        while pid == MasterIndex.ambiguous || claimed.contains(pid) || previous.personIDs.contains(pid) {
-            pid = StableHash.of(["next", StableHash.hex(pid)])
+            : StableHash.of("person-ref", m.insurerNumber, m.memberRef)
+        // Ids given out in this run must not meet the previous master's. Among themselves, distinct
+        // people cannot share an id unless 64-bit hashes collide (identical keys are duplicates, rejected
+        // above); pass 2 checks that on the sorted ids rather than keeping a set of every id here.
+        if previous.count > 0 {
+            while pid == MasterIndex.ambiguous || claimed.contains(pid) || previous.personIDs.contains(pid) {
+                pid = StableHash.of(["next", StableHash.hex(pid)])
+            }
+            claimed.insert(pid)
         }
-        claimed.insert(pid)
         return pid
     }
 
@@ -204,20 +218,38 @@ public final class EligibilityStage {
             }
         }
 
+        var changeRow: [UInt8] = []
         for bucket in 0..<BucketSpool.bucketCount {
-            for (id, fields) in try spool.sortedBucket(bucket) {
-                guard let m = MemberRecord(fields: fields) else { throw KenpoError.invariant("spooled member record damaged") }
-                while let (pid, p) = prev, pid < id {
-                    previousOnly(p)
-                    prev = try prevReader?.next()
+            let (bytes, entries) = try spool.sortedBucket(bucket)
+            try bytes.withUnsafeBytes { raw in
+                var lastID: UInt64?
+                for e in entries {
+                    if e.id == lastID {
+                        throw KenpoError.invariant("two people were given the same person id \(StableHash.hex(e.id)) (a 64-bit hash collision); nothing was published — report this")
+                    }
+                    lastID = e.id
+                    let row = UnsafeRawBufferPointer(rebasing: raw[e.offset..<(e.offset + e.length)])
+                    while let (pid, p) = prev, pid < e.id {
+                        previousOnly(p)
+                        prev = try prevReader?.next()
+                    }
+                    if let (pid, p) = prev, pid == e.id {
+                        guard let m = MemberRecord(fields: CSVLine.parse(row)) else { throw KenpoError.invariant("spooled member record damaged") }
+                        record(MemberChange.between(p, m))
+                        prev = try prevReader?.next()
+                    } else {
+                        // A new person: the row goes out as spooled; the change row is built from its fixed-width start.
+                        let status = MemberStatus(code: e.tag)
+                        changeRow.removeAll(keepingCapacity: true)
+                        changeRow.append(contentsOf: UnsafeRawBufferPointer(rebasing: row[0..<26]))  // person_id,insurer_number,
+                        changeRow.append(contentsOf: "joined,,\(status.rawValue)\r\n".utf8)
+                        changeRow.withUnsafeBytes { changes.rawRow($0) }
+                        counts["change_joined", default: 0] += 1
+                    }
+                    stateMembers.rawRow(row)
+                    counts["members", default: 0] += 1
+                    counts["members_\(MemberStatus(code: e.tag).rawValue)", default: 0] += 1
                 }
-                if let (pid, p) = prev, pid == id {
-                    record(MemberChange.between(p, m))
-                    prev = try prevReader?.next()
-                } else {
-                    record([MemberChange(member: m, change: "joined", before: "", after: m.status.rawValue)])
-                }
-                write(m)
             }
         }
         while let (_, p) = prev {

@@ -42,7 +42,16 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     }
 
     /// Zero-padded "1980-01-02".
-    public var iso: String { "\(CalendarDate.pad(year, 4))-\(CalendarDate.pad(month, 2))-\(CalendarDate.pad(day, 2))" }
+    public var iso: String {
+        // Built from bytes: string interpolation here showed up in ingest profiles.
+        guard (0...9999).contains(year) else { return "\(CalendarDate.pad(year, 4))-\(CalendarDate.pad(month, 2))-\(CalendarDate.pad(day, 2))" }
+        let y = year, m = month, d = day
+        let bytes: [UInt8] = [
+            UInt8(48 + y / 1000), UInt8(48 + y / 100 % 10), UInt8(48 + y / 10 % 10), UInt8(48 + y % 10), 0x2D,
+            UInt8(48 + m / 10), UInt8(48 + m % 10), 0x2D, UInt8(48 + d / 10), UInt8(48 + d % 10),
+        ]
+        return String(decoding: bytes, as: UTF8.self)
+    }
     public var description: String { iso }
     /// "19800102".
     public var compact: String { "\(CalendarDate.pad(year, 4))\(CalendarDate.pad(month, 2))\(CalendarDate.pad(day, 2))" }

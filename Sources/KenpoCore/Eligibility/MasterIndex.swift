@@ -29,16 +29,16 @@ final class MasterIndex {
 
     /// The key hashes used both for the previous master and for this run's rows.
     enum Keys {
-        static func ref(_ insurer: String, _ ref: String) -> UInt64 { StableHash.of(["ref", insurer, ref]) }
+        static func ref(_ insurer: String, _ ref: String) -> UInt64 { StableHash.of("ref", insurer, ref) }
         static func card(_ insurer: String, _ symbolKey: String, _ numberKey: String) -> UInt64 {
-            StableHash.of(["card", insurer, symbolKey, numberKey])
+            StableHash.of("card", insurer, symbolKey, numberKey)
         }
-        static func cardBranch(_ m: MemberRecord) -> UInt64 { StableHash.of(["cardb", m.insurerNumber, m.symbolKey, m.numberKey, m.branch]) }
-        static func cardKana(_ m: MemberRecord) -> UInt64 { StableHash.of(["cardk", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey]) }
-        static func cardBirth(_ m: MemberRecord) -> UInt64 { StableHash.of(["cardd", m.insurerNumber, m.symbolKey, m.numberKey, m.birthDate]) }
-        static func identity(_ m: MemberRecord) -> UInt64 { StableHash.of(["ident", m.insurerNumber, m.kanaKey, m.birthDate]) }
+        static func cardBranch(_ m: MemberRecord) -> UInt64 { StableHash.of("cardb", m.insurerNumber, m.symbolKey, m.numberKey, m.branch) }
+        static func cardKana(_ m: MemberRecord) -> UInt64 { StableHash.of("cardk", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey) }
+        static func cardBirth(_ m: MemberRecord) -> UInt64 { StableHash.of("cardd", m.insurerNumber, m.symbolKey, m.numberKey, m.birthDate) }
+        static func identity(_ m: MemberRecord) -> UInt64 { StableHash.of("ident", m.insurerNumber, m.kanaKey, m.birthDate) }
         static func sameCardPerson(_ m: MemberRecord) -> UInt64 {
-            StableHash.of(["dup", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey, m.birthDate])
+            StableHash.of("dup", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey, m.birthDate)
         }
     }
 }

@@ -45,6 +45,22 @@ public struct MemberRecord: Equatable {
          qualifiedDate, disqualifiedDate, status.rawValue, cardAliases, postalCode, address, memberRef]
     }
 
+    /// Appends this record as one `members.csv` row (CRLF included), field by field, without
+    /// building the `fields` array (this runs once per roster row).
+    public func encodeCSV(into out: inout [UInt8]) {
+        @inline(__always) func put(_ s: String, comma: Bool = true) {
+            var v = s
+            v.withUTF8 { CSVWriter.appendQuoted(UnsafeRawBufferPointer($0), to: &out) }
+            if comma { out.append(0x2C) }
+        }
+        put(personID); put(insurerNumber); put(symbol); put(number); put(branch)
+        put(symbolKey); put(numberKey); put(kanaKey); put(birthDate)
+        put(kanaName); put(kanjiName); put(sex); put(relationship); put(specialRetiree ? "true" : "false")
+        put(qualifiedDate); put(disqualifiedDate); put(status.rawValue); put(cardAliases)
+        put(postalCode); put(address); put(memberRef, comma: false)
+        out.append(0x0D); out.append(0x0A)
+    }
+
     public init?(fields f: [String]) {
         guard f.count == Self.header.count, let status = MemberStatus(rawValue: f[16]) else { return nil }
         personID = f[0]; insurerNumber = f[1]; symbol = f[2]; number = f[3]; branch = f[4]
@@ -72,6 +88,25 @@ public enum MemberStatus: String, Sendable {
     case disqualified
     /// No longer in the insurer's roster.
     case left
+
+    /// One-byte code for spool files.
+    public var code: UInt8 {
+        switch self {
+        case .active: return 0
+        case .pending: return 1
+        case .disqualified: return 2
+        case .left: return 3
+        }
+    }
+
+    public init(code: UInt8) {
+        switch code {
+        case 1: self = .pending
+        case 2: self = .disqualified
+        case 3: self = .left
+        default: self = .active
+        }
+    }
 
     public static func on(_ runDate: CalendarDate, qualified: CalendarDate?, disqualified: CalendarDate?) -> MemberStatus {
         if let d = disqualified, d <= runDate { return .disqualified }

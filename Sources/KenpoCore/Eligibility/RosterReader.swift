@@ -318,7 +318,9 @@ public final class RosterReader {
     /// 郵便番号 as 7 digits when it is one (〒123-4567, １２３－４５６７ …), else as written.
     static func postalCode(_ raw: String) -> String {
         let folded = Normalise.foldWidth(raw)
-        let digits = folded.filter { $0.isASCII && $0.isNumber }
-        return digits.count == 7 ? String(digits) : folded
+        var digits: [UInt8] = []
+        digits.reserveCapacity(8)
+        for b in folded.utf8 where b >= 0x30 && b <= 0x39 { digits.append(b) }
+        return digits.count == 7 ? String(decoding: digits, as: UTF8.self) : folded
     }
 }

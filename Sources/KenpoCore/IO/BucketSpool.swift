@@ -30,28 +30,26 @@ public final class BucketSpool {
     @inline(__always)
     public static func bucket(of id: UInt64) -> Int { Int(id >> 58) }
 
-    /// Appends one record: id, then the fields, each as a 4-byte length and its UTF-8 bytes.
-    public func append(id: UInt64, fields: [String], scratch: inout [UInt8]) throws {
-        scratch.removeAll(keepingCapacity: true)
-        var idLE = id.littleEndian
-        withUnsafeBytes(of: &idLE) { scratch.append(contentsOf: $0) }
-        var total = UInt32(0)
-        for f in fields { total += UInt32(f.utf8.count) + 4 }
-        var totalLE = total.littleEndian
-        withUnsafeBytes(of: &totalLE) { scratch.append(contentsOf: $0) }
-        for f in fields {
-            var n = UInt32(f.utf8.count).littleEndian
-            withUnsafeBytes(of: &n) { scratch.append(contentsOf: $0) }
-            scratch.append(contentsOf: f.utf8)
-        }
+    /// Appends one record: the id, a one-byte tag and an opaque payload.
+    public func append(id: UInt64, tag: UInt8, payload: UnsafeRawBufferPointer) throws {
+        var header = (id.littleEndian, UInt32(payload.count).littleEndian, tag)
         let f = files[Self.bucket(of: id)]
-        let written = scratch.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        if written != scratch.count { throw KenpoError.io(path: directory, message: "spool write failed: \(String(cString: strerror(errno)))") }
+        let ok = withUnsafeBytes(of: &header) { h in fwrite(h.baseAddress, 1, 13, f) == 13 }
+            && (payload.count == 0 || fwrite(payload.baseAddress, 1, payload.count, f) == payload.count)
+        if !ok { throw KenpoError.io(path: directory, message: "spool write failed: \(String(cString: strerror(errno)))") }
         count += 1
     }
 
-    /// Returns the records of bucket `i`, sorted by id.
-    public func sortedBucket(_ i: Int) throws -> [(id: UInt64, fields: [String])] {
+    /// One spooled record: the id, the tag and where its payload lies in the bucket's bytes.
+    public struct Entry {
+        public var id: UInt64
+        public var tag: UInt8
+        public var offset: Int
+        public var length: Int
+    }
+
+    /// Loads bucket `i`: its bytes and its entries sorted by id.
+    public func sortedBucket(_ i: Int) throws -> (bytes: [UInt8], entries: [Entry]) {
         let f = files[i]
         fflush(f)
         let size = ftell(f)
@@ -61,27 +59,20 @@ public final class BucketSpool {
             let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, f) }
             if n != size { throw KenpoError.io(path: path(i), message: "spool read failed") }
         }
-        var records: [(id: UInt64, fields: [String])] = []
+        var entries: [Entry] = []
         bytes.withUnsafeBytes { raw in
             var p = 0
-            while p < raw.count {
+            while p + 13 <= raw.count {
                 let id = raw.loadUnaligned(fromByteOffset: p, as: UInt64.self).littleEndian
-                let total = Int(raw.loadUnaligned(fromByteOffset: p + 8, as: UInt32.self).littleEndian)
-                p += 12
-                let end = p + total
-                var fields: [String] = []
-                while p < end {
-                    let n = Int(raw.loadUnaligned(fromByteOffset: p, as: UInt32.self).littleEndian)
-                    p += 4
-                    fields.append(String(decoding: UnsafeRawBufferPointer(rebasing: raw[p..<(p + n)]), as: UTF8.self))
-                    p += n
-                }
-                records.append((id, fields))
+                let n = Int(raw.loadUnaligned(fromByteOffset: p + 8, as: UInt32.self).littleEndian)
+                let tag = raw[p + 12]
+                entries.append(Entry(id: id, tag: tag, offset: p + 13, length: n))
+                p += 13 + n
             }
         }
-        // Truncate now: the bucket's bytes are no longer needed on disk.
+        // The bucket's bytes are in memory now: free the disk space.
         ftruncate(fileno(f), 0)
-        records.sort { $0.id < $1.id }
-        return records
+        entries.sort { $0.id < $1.id }
+        return (bytes, entries)
     }
 }

@@ -48,18 +48,42 @@ public final class CSVWriter {
     /// Appends a field given as raw bytes (already in the file's encoding).
     public func field(bytes: UnsafeRawBufferPointer) {
         separator()
+        Self.appendQuoted(bytes, to: &buffer)
+    }
+
+    /// RFC 4180 quoting: only fields holding a comma, quote, CR or LF are quoted; quotes are doubled.
+    @inline(__always)
+    public static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         var needsQuotes = false
         for b in bytes where b == 0x2C || b == 0x22 || b == 0x0D || b == 0x0A { needsQuotes = true; break }
         if !needsQuotes {
-            buffer.append(contentsOf: bytes)
+            out.append(contentsOf: bytes)
         } else {
-            buffer.append(0x22)
+            out.append(0x22)
             for b in bytes {
-                if b == 0x22 { buffer.append(0x22) }
-                buffer.append(b)
+                if b == 0x22 { out.append(0x22) }
+                out.append(b)
             }
-            buffer.append(0x22)
+            out.append(0x22)
         }
+    }
+
+    /// Encodes one complete row (CRLF included) as this writer would write it.
+    public static func encodeRow(_ fields: [String], into out: inout [UInt8]) {
+        for (i, f) in fields.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            var v = f
+            v.withUTF8 { appendQuoted(UnsafeRawBufferPointer($0), to: &out) }
+        }
+        out.append(0x0D); out.append(0x0A)
+    }
+
+    /// Appends a row already encoded by `encodeRow`.
+    public func rawRow(_ bytes: UnsafeRawBufferPointer) {
+        precondition(firstField, "rawRow in the middle of a row")
+        buffer.append(contentsOf: bytes)
+        rows += 1
+        if buffer.count >= flushThreshold { try? flushBuffer() }
     }
 
     public func field<C: Collection>(bytes: C) where C.Element == UInt8 {

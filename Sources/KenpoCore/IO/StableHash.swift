@@ -15,6 +15,43 @@ public enum StableHash {
         return h
     }
 
+    /// Allocation-free form for hot paths: `StableHash.Builder("card").add(a).add(b).value`
+    /// equals `StableHash.of(["card", a, b])`.
+    public struct Builder {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var first = true
+
+        @inline(__always)
+        public init(_ tag: String) { add(tag) }
+
+        @inline(__always)
+        @discardableResult
+        public mutating func add(_ part: String) -> Builder {
+            if first { first = false } else { h = (h ^ 0x1F) &* 0x100_0000_01b3 }
+            var s = part
+            s.withUTF8 { p in for b in p { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+            return self
+        }
+
+        public var value: UInt64 {
+            var x = h
+            x ^= x >> 33; x = x &* 0xff51_afd7_ed55_8ccd
+            x ^= x >> 33; x = x &* 0xc4ce_b9fe_1a85_ec53
+            x ^= x >> 33
+            return x
+        }
+    }
+
+    @inline(__always)
+    public static func of(_ a: String, _ b: String, _ c: String, _ d: String? = nil, _ e: String? = nil, _ f: String? = nil) -> UInt64 {
+        var h = Builder(a)
+        h.add(b); h.add(c)
+        if let d { h.add(d) }
+        if let e { h.add(e) }
+        if let f { h.add(f) }
+        return h.value
+    }
+
     public static func hex(_ v: UInt64) -> String {
         let s = String(v, radix: 16)
         return String(repeating: "0", count: 16 - s.count) + s
