@@ -189,7 +189,7 @@ import Glibc
         let roster = KenpoProcess.tempDataFolder() + ".csv"
         defer { try? FileManager.default.removeItem(atPath: data); try? FileManager.default.removeItem(atPath: roster) }
         // Header only: applying it would mark every member as having left.
-        FileManager.default.createFile(atPath: roster, contents: Data("個人管理番号,保険者番号,被保険者証記号,被保険者証番号,枝番,氏名カナ,氏名,生年月日,性別,本人家族,資格取得年月日,資格喪失年月日,郵便番号,住所\r\n".utf8))
+        _ = FileManager.default.createFile(atPath: roster, contents: Data("個人管理番号,保険者番号,被保険者証記号,被保険者証番号,枝番,氏名カナ,氏名,生年月日,性別,本人家族,資格取得年月日,資格喪失年月日,郵便番号,住所\r\n".utf8))
         let r = try KenpoProcess.run(["eligibility", "--data", data, "--profile", "sample-tsubame", roster])
         #expect(r.status == 1)
         #expect(r.stderr.contains(roster))
@@ -197,7 +197,7 @@ import Glibc
         #expect(FileSystem.listDirectory(data + "/outbox").isEmpty)
         #expect(FileSystem.listDirectory(data + "/state/generations").isEmpty)
         // A header that lacks a mapped column names the file, the line and the column.
-        FileManager.default.createFile(atPath: roster, contents: Data("保険者番号,記号\r\n06279996,12\r\n".utf8))
+        _ = FileManager.default.createFile(atPath: roster, contents: Data("保険者番号,記号\r\n06279996,12\r\n".utf8))
         let r2 = try KenpoProcess.run(["eligibility", "--data", data, "--profile", "sample-tsubame", roster])
         #expect(r2.status == 1)
         #expect(r2.stderr.contains("\(roster):1:"))
