@@ -74,6 +74,27 @@ import Glibc
         #expect(col(ito, "status") == "disqualified")
     }
 
+    @Test func insurersGetTheirRejectsBackInTheirOwnEncoding() throws {
+        let data = KenpoProcess.tempDataFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        _ = try KenpoProcess.run(KenpoProcess.day1Args(data: data))
+        // かもめ sends CP932: its hand-back file is CP932, with Japanese reasons and its rows as sent.
+        let kamome = try #require(fileBytes(data + "/outbox/latest/insurers/sample-kamome/rejects.csv"))
+        #expect(String(data: kamome, encoding: .utf8) == nil, "should not be UTF-8")
+        let text = try #require(try CP932Decoder().decode([UInt8](kamome)).get())
+        let lines = text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1 + 9)
+        #expect(lines[0].hasPrefix("ファイル名,行番号,理由コード,理由,詳細,保険者番号,記号,番号"))
+        #expect(lines[1].hasPrefix("kamome-day1.csv,12,INSURER_CHECK_DIGIT,保険者番号の検証番号が一致しません,列「保険者番号」の値「06139993」,06139993,3010,100,00,ｷﾑﾗ ｻﾄｼ"))
+        // つばめ sends UTF-8 with a BOM: so is its hand-back file.
+        let tsubame = try #require(fileBytes(data + "/outbox/latest/insurers/sample-tsubame/rejects.csv"))
+        #expect(Array(tsubame.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        // Rows go back exactly as sent, even the one whose bytes were not valid UTF-8.
+        let crlf = zip(tsubame, tsubame.dropFirst()).filter { $0 == 0x0D && $1 == 0x0A }.count
+        #expect(crlf == 1 + 8)
+        #expect(tsubame.contains(0xFF))
+    }
+
     @Test func sameInputsGiveByteIdenticalDatasets() throws {
         let a = KenpoProcess.tempDataFolder(), b = KenpoProcess.tempDataFolder()
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
