@@ -80,6 +80,23 @@ struct DataFolderTests {
         again.unlock()
     }
 
+    @Test func runIdsFollowCommitOrderWhateverTheClockSays() throws {
+        let root = tempRoot()
+        defer { FileSystem.removeTree(root) }
+        let data = DataFolder(root: root)
+        try data.lock(command: "test")
+        let ids = try (0..<3).map { try publishRun(data, content: "\($0)").id }
+        #expect(ids.map { String($0.prefix(8)) } == ["r000001-", "r000002-", "r000003-"])
+        #expect(data.publishedRuns() == ids)
+        // A later run whose stage name sorts first, in the same second, is still the newest.
+        data.unlock()
+        let again = DataFolder(root: root)
+        try again.lock(command: "test")
+        #expect(again.latestRun() == ids[2])
+        #expect(again.currentGeneration() == "g000003")
+        again.unlock()
+    }
+
     @Test func aSecondLockOnTheSameFolderIsRefused() throws {
         let root = tempRoot()
         defer { FileSystem.removeTree(root) }

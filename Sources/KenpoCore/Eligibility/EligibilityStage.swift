@@ -26,6 +26,8 @@ public final class EligibilityStage {
     private var protectedCards: Set<UInt64> = []
     private var unidentifiedRejects: [String: Int] = [:]    // insurer → rows rejected before they could be identified
     private var insurersInRun: Set<String> = []
+    private var insurersInFile: Set<String> = []
+    private var unidentifiedInFile = 0
     private var inputPaths: [String] = []
 
     public init(run: Run) { self.run = run }
@@ -39,6 +41,7 @@ public final class EligibilityStage {
         Log.info("eligibility: previous member master has \(previous.count) members")
 
         let spool = try BucketSpool(directory: run.scratch + "/members-spool")
+        let pending = try PendingSpool(path: run.scratch + "/pending-matches")
         var scratch: [UInt8] = []
         var profilesSeen: [String: InsurerProfile] = [:]
         var handBacks: [String: InsurerRejectFile] = [:]
@@ -62,6 +65,9 @@ public final class EligibilityStage {
             }
             let handBack = handBacks[profile.name]!
             var accepted = 0, rejected = 0
+            insurersInFile = profile.insurerNumber.map { [$0] } ?? []
+            var lastInsurer = ""
+            unidentifiedInFile = 0
             var reasons: [String: Int] = [:]
             let fileName = input.path
 
@@ -84,14 +90,35 @@ public final class EligibilityStage {
                         reject(p, line: line, key: Self.key(row.member), raw: reader.currentRawFields())
                         continue
                     }
-                    insurersInRun.insert(row.member.insurerNumber)
-                    let pid = resolvePersonID(row.member)
-                    row.member.personID = StableHash.hex(pid)
-                    scratch.removeAll(keepingCapacity: true)
-                    row.member.encodeCSV(into: &scratch)
-                    try scratch.withUnsafeBytes { try spool.append(id: pid, tag: row.member.status.code, payload: $0) }
+                    if row.member.insurerNumber != lastInsurer {  // rosters hold one insurer: skip the set most of the time
+                        lastInsurer = row.member.insurerNumber
+                        insurersInRun.insert(lastInsurer)
+                        insurersInFile.insert(lastInsurer)
+                    }
+                    let traits = previous.count > 0 ? PersonTraits(row.member) : PersonTraits(ref: 0, branch: 0)
+                    if let pid = strongMatch(row.member, traits) {
+                        row.member.personID = StableHash.hex(pid)
+                        scratch.removeAll(keepingCapacity: true)
+                        row.member.encodeCSV(into: &scratch)
+                        try scratch.withUnsafeBytes { try spool.append(id: pid, tag: row.member.status.code, payload: $0) }
+                    } else if let weak = weakCandidates(row.member) {
+                        // Decided after every strong match (below); the id is filled in then.
+                        scratch.removeAll(keepingCapacity: true)
+                        row.member.encodeCSV(into: &scratch)
+                        try pending.append(candidates: weak, traits: traits, row: scratch)
+                    } else {
+                        let pid = newPersonID(row.member)
+                        row.member.personID = StableHash.hex(pid)
+                        scratch.removeAll(keepingCapacity: true)
+                        row.member.encodeCSV(into: &scratch)
+                        try scratch.withUnsafeBytes { try spool.append(id: pid, tag: row.member.status.code, payload: $0) }
+                    }
                     accepted += 1
                 }
+            }
+            if unidentifiedInFile > 0 {
+                // A row nobody can identify might be anyone this file lists: nobody of its insurers leaves this run.
+                for i in insurersInFile { unidentifiedRejects[i, default: 0] += unidentifiedInFile }
             }
             let (bytes, sha) = try reader.finish()
             if reader.recordsRead == 0 {
@@ -110,6 +137,18 @@ public final class EligibilityStage {
         for (insurer, n) in unidentifiedRejects.sorted(by: { $0.key < $1.key }) where n > 0 {
             Log.warning("eligibility: insurer \(insurer): \(n) rejected rows could not be identified; members missing from its roster are kept unchanged this run instead of being marked as left")
         }
+        // Rows that only a weak key may tie to a previous person, now that strong keys have claimed theirs.
+        try pending.forEach { candidates, traits, row in
+            guard var m = MemberRecord(fields: row.withUnsafeBytes { CSVLine.parse($0) }) else {
+                throw KenpoError.invariant("pending member record damaged")
+            }
+            let pid = resolveWeak(candidates, traits) ?? newPersonID(m)
+            m.personID = StableHash.hex(pid)
+            scratch.removeAll(keepingCapacity: true)
+            m.encodeCSV(into: &scratch)
+            try scratch.withUnsafeBytes { try spool.append(id: pid, tag: m.status.code, payload: $0) }
+        }
+        try spool.finishWriting()
         run.referenceTables = profilesSeen.values.sorted { $0.name < $1.name }.map {
             Manifest.ReferenceTable(name: "profile:\($0.name)", version: String($0.sha256.prefix(12)), path: $0.path, sha256: $0.sha256)
         }
@@ -129,7 +168,7 @@ public final class EligibilityStage {
         if let s = identity.symbolKey, let n = identity.numberKey {
             protectedCards.insert(MasterIndex.Keys.card(insurer, s, n)); identified = true
         }
-        if !identified { unidentifiedRejects[insurer, default: 0] += 1 }
+        if !identified { unidentifiedInFile += 1 }
     }
 
     private func duplicate(of m: MemberRecord, input: Int, line: Int) -> (Int, Int)? {
@@ -148,22 +187,48 @@ public final class EligibilityStage {
         return nil
     }
 
-    /// The person id: the previous master's id when the person is recognised (by the insurer's
-    /// member reference, then by card and branch, card and kana name, card and birth date, and
-    /// finally kana name and birth date within the insurer), else a new stable id.
-    private func resolvePersonID(_ m: MemberRecord) -> UInt64 {
-        if previous.count > 0 {
-            func take(_ c: UInt64?) -> UInt64? {
-                guard let pid = c, pid != MasterIndex.ambiguous, !claimed.contains(pid) else { return nil }
-                claimed.insert(pid)
-                return pid
-            }
-            if !m.memberRef.isEmpty, let p = take(previous.byRef[MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)]) { return p }
-            if !m.branch.isEmpty, let p = take(previous.byCardBranch[MasterIndex.Keys.cardBranch(m)]) { return p }
-            if let p = take(previous.byCardKana[MasterIndex.Keys.cardKana(m)]) { return p }
-            if let p = take(previous.byCardBirth[MasterIndex.Keys.cardBirth(m)]) { return p }
-            if let p = take(previous.byIdentity[MasterIndex.Keys.identity(m)]) { return p }
+    /// Pass 1 of person matching: the insurer's member reference, or card and branch. These strong
+    /// keys claim previous ids first, so a weak key can never take an id a strong key will claim later.
+    private func strongMatch(_ m: MemberRecord, _ traits: PersonTraits) -> UInt64? {
+        guard previous.count > 0 else { return nil }
+        if !m.memberRef.isEmpty, let pid = previous.byRef[MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)],
+           pid != MasterIndex.ambiguous, !claimed.contains(pid) {
+            claimed.insert(pid)
+            return pid
         }
+        if !m.branch.isEmpty, let pid = previous.byCardBranch[MasterIndex.Keys.cardBranch(m)], pid != MasterIndex.ambiguous,
+           !claimed.contains(pid), let t = previous.traits[pid], !t.refConflicts(traits) {
+            claimed.insert(pid)
+            return pid
+        }
+        return nil
+    }
+
+    /// Previous ids this row might be by a weak key (card and kana name, card and birth date, kana name
+    /// and birth date within the insurer), looked up now and decided after every strong match.
+    private func weakCandidates(_ m: MemberRecord) -> WeakCandidates? {
+        guard previous.count > 0 else { return nil }
+        let c = WeakCandidates(
+            cardKana: previous.byCardKana[MasterIndex.Keys.cardKana(m)] ?? MasterIndex.ambiguous,
+            cardBirth: previous.byCardBirth[MasterIndex.Keys.cardBirth(m)] ?? MasterIndex.ambiguous,
+            identity: previous.byIdentity[MasterIndex.Keys.identity(m)] ?? MasterIndex.ambiguous)
+        return c.isEmpty ? nil : c
+    }
+
+    /// Pass 1½: a weakly matched row takes the previous id if no strong match claimed it and nothing
+    /// tells the two apart (a different member reference; a different branch on the same card).
+    private func resolveWeak(_ c: WeakCandidates, _ traits: PersonTraits) -> UInt64? {
+        for (pid, sameCard) in [(c.cardKana, true), (c.cardBirth, true), (c.identity, false)] {
+            guard pid != MasterIndex.ambiguous, !claimed.contains(pid), let t = previous.traits[pid] else { continue }
+            if t.refConflicts(traits) || (sameCard && t.branchConflicts(traits)) { continue }
+            claimed.insert(pid)
+            return pid
+        }
+        return nil
+    }
+
+    /// A new person's id: stable (the member reference, else card, branch, kana name and birth date).
+    private func newPersonID(_ m: MemberRecord) -> UInt64 {
         var pid = m.memberRef.isEmpty
             ? StableHash.of(["person", m.insurerNumber, m.symbolKey, m.numberKey, m.branch, m.kanaKey, m.birthDate])
             : StableHash.of("person-ref", m.insurerNumber, m.memberRef)
@@ -171,7 +236,7 @@ public final class EligibilityStage {
         // people cannot share an id unless 64-bit hashes collide (identical keys are duplicates, rejected
         // above); pass 2 checks that on the sorted ids rather than keeping a set of every id here.
         if previous.count > 0 {
-            while pid == MasterIndex.ambiguous || claimed.contains(pid) || previous.personIDs.contains(pid) {
+            while pid == MasterIndex.ambiguous || claimed.contains(pid) || previous.contains(pid) {
                 pid = StableHash.of(["next", StableHash.hex(pid)])
             }
             claimed.insert(pid)
@@ -219,8 +284,10 @@ public final class EligibilityStage {
         }
 
         var changeRow: [UInt8] = []
+        var spooled = 0
         for bucket in 0..<BucketSpool.bucketCount {
             let (bytes, entries) = try spool.sortedBucket(bucket)
+            spooled += entries.count
             try bytes.withUnsafeBytes { raw in
                 var lastID: UInt64?
                 for e in entries {
@@ -255,6 +322,9 @@ public final class EligibilityStage {
         while let (_, p) = prev {
             previousOnly(p)
             prev = try prevReader?.next()
+        }
+        guard spooled == spool.count else {
+            throw KenpoError.invariant("\(spool.count) members were spooled but \(spooled) read back")
         }
         // The published copy shares the state file's bytes (a hard link: both are immutable once written).
         run.addOutput(try FileSystem.linkOrCopy(try stateMembers.close(), to: try run.outputPath("members.csv")))

@@ -10,8 +10,11 @@ final class MasterIndex {
     var byCardKana: [UInt64: UInt64] = [:]
     var byCardBirth: [UInt64: UInt64] = [:]
     var byIdentity: [UInt64: UInt64] = [:]
-    var personIDs: Set<UInt64> = []
+    /// What tells two people apart even when a weak key matches: member reference and branch.
+    var traits: [UInt64: PersonTraits] = [:]
     var count = 0
+
+    func contains(_ pid: UInt64) -> Bool { traits[pid] != nil }
 
     private func insert(_ dict: inout [UInt64: UInt64], _ key: UInt64, _ pid: UInt64) {
         if let existing = dict[key], existing != pid { dict[key] = Self.ambiguous } else { dict[key] = pid }
@@ -19,7 +22,7 @@ final class MasterIndex {
 
     func add(_ m: MemberRecord, pid: UInt64) {
         count += 1
-        personIDs.insert(pid)
+        traits[pid] = PersonTraits(m)
         if !m.memberRef.isEmpty { insert(&byRef, Keys.ref(m.insurerNumber, m.memberRef), pid) }
         if !m.branch.isEmpty { insert(&byCardBranch, Keys.cardBranch(m), pid) }
         insert(&byCardKana, Keys.cardKana(m), pid)
@@ -41,6 +44,23 @@ final class MasterIndex {
             StableHash.of("dup", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey, m.birthDate)
         }
     }
+}
+
+/// A person's member reference (hashed) and branch: two records whose references differ, or whose
+/// branches on the same card differ, are never the same person, whatever else matches.
+struct PersonTraits: Equatable {
+    var ref: UInt64      // 0: no member reference
+    var branch: UInt32   // 0: no branch; else the branch's value + 1
+
+    init(_ m: MemberRecord) {
+        ref = m.memberRef.isEmpty ? 0 : StableHash.of("ref", m.insurerNumber, m.memberRef) | 1
+        branch = m.branch.isEmpty ? 0 : (UInt32(m.branch).map { $0 + 1 } ?? UInt32.max)
+    }
+
+    init(ref: UInt64, branch: UInt32) { self.ref = ref; self.branch = branch }
+
+    func refConflicts(_ o: PersonTraits) -> Bool { ref != 0 && o.ref != 0 && ref != o.ref }
+    func branchConflicts(_ o: PersonTraits) -> Bool { branch != 0 && o.branch != 0 && branch != o.branch }
 }
 
 /// Reads `members.csv` of a state generation in person-id order (the order kenpo writes it in).

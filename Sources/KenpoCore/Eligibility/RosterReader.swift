@@ -83,7 +83,7 @@ public final class RosterReader {
             if !missing.isEmpty {
                 throw KenpoError.input(
                     path: path, line: csv.line,
-                    message: "the header has no column \(missing.joined(separator: ", ")) that profile \(profile.name) (\(profile.path)) maps; columns found: \(headerNames.joined(separator: ", ")). Fix the profile's [columns] or check that this file belongs to this insurer")
+                    message: "the header has no column \(missing.joined(separator: ", ")) that profile \(profile.name) (\(profile.path)) maps; the first row has \(headerNames.count) columns, \(profile.columns.count - missing.count) of them named as the profile expects. Fix the profile's [columns], or check that the file has a header row and belongs to this insurer")
             }
         } else {
             for (field, column) in profile.columns {

@@ -40,6 +40,13 @@ public final class BucketSpool {
         count += 1
     }
 
+    /// Flushes every bucket, failing loudly if the scratch disk did not take the data.
+    public func finishWriting() throws {
+        for (i, f) in files.enumerated() where fflush(f) != 0 {
+            throw KenpoError.io(path: path(i), message: "spool write failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// One spooled record: the id, the tag and where its payload lies in the bucket's bytes.
     public struct Entry {
         public var id: UInt64
@@ -70,6 +77,9 @@ public final class BucketSpool {
                 p += 13 + n
             }
         }
+        var end = 0
+        if let last = entries.last { end = last.offset + last.length }
+        if end != size { throw KenpoError.io(path: path(i), message: "spool bucket is damaged (\(size - end) stray bytes)") }
         // The bucket's bytes are in memory now: free the disk space.
         ftruncate(fileno(f), 0)
         entries.sort { $0.id < $1.id }

@@ -66,9 +66,20 @@ public final class DataFolder {
 
     public func latestRun() -> String? { FileSystem.readSymlink(latestLink) }
 
-    /// Names of published runs, oldest first (run ids sort by time).
+    /// Names of published runs, oldest first (run ids begin with a zero-padded sequence number).
     public func publishedRuns() -> [String] {
-        FileSystem.listDirectory(outbox).filter { !$0.hasPrefix(".") && $0 != "latest" && !$0.contains(".tmp-") }
+        FileSystem.listDirectory(outbox).filter { Self.runSequence($0) != nil && !$0.contains(".tmp-") }
+    }
+
+    static func runSequence(_ name: String) -> Int? {
+        guard name.hasPrefix("r"), name.count > 8, name.dropFirst(7).first == "-" else { return nil }
+        return Int(name.dropFirst().prefix(6))
+    }
+
+    /// The next run's sequence number: one more than any run folder, published or staged.
+    func nextRunSequence() -> Int {
+        let names = FileSystem.listDirectory(outbox).map { $0.hasPrefix(".staging-") ? String($0.dropFirst(9)) : $0 }
+        return (names.compactMap(Self.runSequence).max() ?? 0) + 1
     }
 
     func generationNumbers() -> [Int] {
@@ -94,26 +105,24 @@ public final class DataFolder {
         }
         for name in FileSystem.listDirectory(tmp) { FileSystem.removeTree(tmp + "/" + name) }
 
-        // Roll forward: the newest committed run says which generation is current.
-        var committedGeneration: Int?
+        // Roll forward, never back: the newest committed run (highest sequence) names the generation
+        // that must be current; `current` only ever moves to a higher generation.
+        let currentNumber = currentGeneration().flatMap { Int($0.dropFirst()) } ?? 0
+        var committed = currentNumber
         if let newest = publishedRuns().last {
             let manifestPath = outbox + "/" + newest + "/manifest.json"
-            if let manifest = try? Manifest.decode(path: manifestPath) {
-                if let gen = manifest.stateGeneration, FileSystem.isDirectory(generationPath(gen)) {
-                    committedGeneration = Int(gen.dropFirst())
-                    if currentGeneration() != gen {
-                        Log.info("recovery: completing the publish of run \(newest)")
-                        try FileSystem.replaceSymlink(currentLink, target: "generations/" + gen)
-                    }
-                } else if manifest.stateGeneration == nil, let cur = currentGeneration() {
-                    committedGeneration = Int(cur.dropFirst())
+            if let manifest = try? Manifest.decode(path: manifestPath), let gen = manifest.stateGeneration,
+               let n = Int(gen.dropFirst()), FileSystem.isDirectory(generationPath(gen)) {
+                if n > currentNumber {
+                    Log.info("recovery: completing the publish of run \(newest)")
+                    try FileSystem.replaceSymlink(currentLink, target: "generations/" + gen)
                 }
+                committed = max(committed, n)
             }
             if latestRun() != newest { try FileSystem.replaceSymlink(latestLink, target: newest) }
         }
-        if committedGeneration == nil, let cur = currentGeneration() { committedGeneration = Int(cur.dropFirst()) }
         // A generation renamed into place whose run never committed is not state: drop it.
-        for n in generationNumbers() where n > (committedGeneration ?? 0) {
+        for n in generationNumbers() where n > committed {
             let name = "g" + String(format: "%06d", n)
             Log.info("recovery: removing uncommitted state generation \(name)")
             FileSystem.removeTree(generationPath(name))

@@ -4,7 +4,7 @@ import Foundation
 /// insurer hand-back files; the messages say what to fix.
 public enum RejectReason: String, CaseIterable, Sendable {
     case malformedRecord = "MALFORMED_RECORD"          // CSV structure broken (unterminated quote …)
-    case columnCount = "COLUMN_COUNT"                  // fewer columns than the header
+    case columnCount = "COLUMN_COUNT"                  // not as many columns as the header
     case encodingInvalid = "ENCODING_INVALID"          // bytes not valid in the file's encoding
     case fieldMissing = "FIELD_MISSING"                // a required field is empty
     case insurerNumberInvalid = "INSURER_NUMBER_INVALID" // not 8 digits
@@ -26,7 +26,7 @@ public enum RejectReason: String, CaseIterable, Sendable {
     public var summary: String {
         switch self {
         case .malformedRecord: return "the CSV record is malformed"
-        case .columnCount: return "the row has fewer columns than the header"
+        case .columnCount: return "the row does not have as many columns as the header"
         case .encodingInvalid: return "the row holds bytes that are not valid in the file's encoding"
         case .fieldMissing: return "a required field is empty"
         case .insurerNumberInvalid: return "the insurer number is not 8 digits"
@@ -50,7 +50,7 @@ public enum RejectReason: String, CaseIterable, Sendable {
     public var japanese: String {
         switch self {
         case .malformedRecord: return "CSVの形式が不正です（引用符の閉じ忘れなど）"
-        case .columnCount: return "列数が見出し行より少ない"
+        case .columnCount: return "列数が見出し行と一致しません"
         case .encodingInvalid: return "文字コードとして読めないバイトがあります"
         case .fieldMissing: return "必須項目が空です"
         case .insurerNumberInvalid: return "保険者番号が8桁ではありません"

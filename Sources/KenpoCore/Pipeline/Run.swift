@@ -33,11 +33,8 @@ public final class Run {
         self.stage = stage
         self.runDate = runDate
         self.startedAt = Timestamp.now()
-        var id = Timestamp.runID(stage: stage)
-        let base = id
-        var n = 2
-        while FileSystem.exists(data.outbox + "/" + id) { id = "\(base)-\(n)"; n += 1 }
-        self.id = id
+        // A sequence number leads the id, so run folders sort in commit order whatever the clock does.
+        self.id = String(format: "r%06d-", data.nextRunSequence()) + Timestamp.runID(stage: stage)
         self.staging = data.outbox + "/.staging-" + id
         self.scratch = data.tmp + "/" + id
         self.previousGeneration = data.currentGeneration()
@@ -119,11 +116,17 @@ public final class Run {
         // Commit point: the run folder appears complete, in one rename.
         try FileSystem.rename(staging, data.outbox + "/" + id)
         FileSystem.syncDirectory(data.outbox)
-        if let gen = newGeneration {
-            try FileSystem.replaceSymlink(data.currentLink, target: "generations/" + gen)
+        // Past the commit point the run is published whatever happens next: a failure to switch the
+        // links is completed by the next start's recovery, so it is a warning, not "nothing published".
+        do {
+            if let gen = newGeneration {
+                try FileSystem.replaceSymlink(data.currentLink, target: "generations/" + gen)
+            }
+            try FileSystem.replaceSymlink(data.latestLink, target: id)
+            data.pruneGenerations(keep: keepGenerations)
+        } catch {
+            Log.warning("run \(id) is published, but switching state/current and outbox/latest failed (\(error)); the next kenpo start completes it")
         }
-        try FileSystem.replaceSymlink(data.latestLink, target: id)
-        data.pruneGenerations(keep: keepGenerations)
         FileSystem.removeTree(scratch)
         return (manifest, status)
     }
