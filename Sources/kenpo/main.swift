@@ -44,14 +44,18 @@ func printOutcome(_ o: RunOutcome, rejectsExitStatus: Int32 = 3) -> Int32 {
     return o.status.rawValue
 }
 
+/// Roster inputs from (profile name, files) groups, profiles looked up in `profileDirectory`.
+func rosterInputs(_ groups: [(profile: String, files: [String])], profileDirectory: String = "pipelines/profiles") throws -> [RosterInput] {
+    try groups.flatMap { g in
+        let profile = try InsurerProfile.resolve(g.profile, searchDirectory: profileDirectory)
+        return g.files.map { RosterInput(profile: profile, path: $0) }
+    }
+}
+
 func runEligibility(_ args: Arguments) throws -> Int32 {
     let groups = try args.filesByProfile()
     guard !groups.isEmpty else { throw KenpoError.usage("eligibility needs --profile NAME FILE...\n\n" + usage) }
-    var inputs: [RosterInput] = []
-    for g in groups {
-        let profile = try InsurerProfile.resolve(g.profile)
-        for f in g.files { inputs.append(RosterInput(profile: profile, path: f)) }
-    }
+    let inputs = try rosterInputs(groups)
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "eligibility", runDate: try args.runDate()) { run in
         try EligibilityStage(run: run).process(inputs)
     }
@@ -61,11 +65,7 @@ func runEligibility(_ args: Arguments) throws -> Int32 {
 func runPipeline(_ args: Arguments) throws -> Int32 {
     guard args.files.count == 1 else { throw KenpoError.usage("run needs exactly one pipeline file, e.g. kenpo run pipelines/samples.pipeline") }
     let pipeline = try PipelineDefinition.load(path: args.files[0])
-    var inputs: [RosterInput] = []
-    for (profileName, files) in pipeline.eligibility {
-        let profile = try InsurerProfile.resolve(profileName, searchDirectory: pipeline.profileDirectory)
-        for f in files { inputs.append(RosterInput(profile: profile, path: f)) }
-    }
+    let inputs = try rosterInputs(pipeline.eligibility, profileDirectory: pipeline.profileDirectory)
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "run", runDate: try args.runDate()) { run in
         if !inputs.isEmpty { try EligibilityStage(run: run).process(inputs) }
     }

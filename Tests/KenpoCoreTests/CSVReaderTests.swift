@@ -15,6 +15,14 @@ func readAll(_ bytes: [UInt8], blockSize: Int = 1 << 20, maxRecordBytes: Int = 1
     return out
 }
 
+/// Every record of a CSV file as strings.
+func csvRecords(_ path: String) throws -> [[String]] {
+    let r = try CSVReader(path: path)
+    var rows: [[String]] = []
+    while try r.next() { rows.append((0..<r.fieldCount).map { String(decoding: r.fieldBytes($0), as: UTF8.self) }) }
+    return rows
+}
+
 func readAll(_ text: String, blockSize: Int = 1 << 20) throws -> [(line: Int, fields: [String], malformed: Bool)] {
     try readAll(Array(text.utf8), blockSize: blockSize)
 }
@@ -149,6 +157,16 @@ struct CP932Tests {
         guard case .failure(let f) = result else { Issue.record("expected a failure"); return }
         #expect(f.byteOffset == 3)
         #expect(f.byte == 0x85)
+    }
+
+    @Test func substitutesAWholeCharacterAndReusesItsTable() {
+        let e = CP932Encoder()
+        // カ + combining dakuten is one character CP932 cannot hold: one 〓, not カ〓.
+        let (bytes, bad) = e.encode("ア\u{30AB}\u{3099}")
+        #expect(bytes == [0x83, 0x41] + CP932Encoder.substitution)
+        #expect(bad == ["\u{30AB}\u{3099}"])
+        // The second time comes from the table and must give the same bytes.
+        #expect(e.encode("山田①").bytes == e.encode("山田①").bytes)
     }
 
     @Test func encodesAndSubstitutes() {

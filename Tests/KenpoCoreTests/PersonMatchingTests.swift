@@ -20,14 +20,7 @@ struct PersonMatchingTests {
         let outcome = try StageRunner.run(dataRoot: data, stage: "eligibility", runDate: CalendarDate(iso: date)!) { run in
             try EligibilityStage(run: run).process([RosterInput(profile: profile, path: path)])
         }
-        return (try csvFile(outcome.outboxPath + "/members.csv"), try csvFile(outcome.outboxPath + "/member_changes.csv"))
-    }
-
-    func csvFile(_ path: String) throws -> [[String]] {
-        var rows: [[String]] = []
-        let r = try CSVReader(path: path)
-        while try r.next() { rows.append((0..<r.fieldCount).map { String(decoding: r.fieldBytes($0), as: UTF8.self) }) }
-        return rows
+        return (try csvRecords(outcome.outboxPath + "/members.csv"), try csvRecords(outcome.outboxPath + "/member_changes.csv"))
     }
 
     func id(_ members: [[String]], kanji: String) -> String? { members.first { $0[10] == kanji }?[0] }

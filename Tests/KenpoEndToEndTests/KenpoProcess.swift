@@ -1,4 +1,5 @@
 import Foundation
+import KenpoCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,30 +63,13 @@ struct KenpoProcess {
     }
 }
 
-/// A small CSV reader for assertions (the samples' outputs are small).
+/// Every record of a CSV file, read with kenpo's own reader (BOM skipped, quotes undone).
 func csvRows(_ path: String) throws -> [[String]] {
-    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let reader = try CSVReader(path: path)
     var rows: [[String]] = []
-    var field = "", row: [String] = []
-    var inQuotes = false
-    var chars = Array(text.unicodeScalars)[...]
-    if chars.first == "\u{FEFF}" { chars = chars.dropFirst() }
-    var i = chars.startIndex
-    while i < chars.endIndex {
-        let c = chars[i]
-        if inQuotes {
-            if c == "\"" {
-                if chars.index(after: i) < chars.endIndex && chars[chars.index(after: i)] == "\"" { field.unicodeScalars.append("\""); i = chars.index(after: i) }
-                else { inQuotes = false }
-            } else { field.unicodeScalars.append(c) }
-        } else if c == "\"" { inQuotes = true }
-        else if c == "," { row.append(field); field = "" }
-        else if c == "\r" { }
-        else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
-        else { field.unicodeScalars.append(c) }
-        i = chars.index(after: i)
+    while try reader.next() {
+        rows.append((0..<reader.fieldCount).map { String(decoding: reader.fieldBytes($0), as: UTF8.self) })
     }
-    if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
     return rows
 }
 

@@ -43,6 +43,14 @@ public final class EligibilityStage {
         let spool = try BucketSpool(directory: run.scratch + "/members-spool")
         let pending = try PendingSpool(path: run.scratch + "/pending-matches")
         var scratch: [UInt8] = []
+        /// Gives the member its id and spills its members.csv row to the bucket spool.
+        func spoolMember(_ member: MemberRecord, id: UInt64) throws {
+            var m = member
+            m.personID = StableHash.hex(id)
+            scratch.removeAll(keepingCapacity: true)
+            m.encodeCSV(into: &scratch)
+            try scratch.withUnsafeBytes { try spool.append(id: id, tag: m.status.code, payload: $0) }
+        }
         var profilesSeen: [String: InsurerProfile] = [:]
         var handBacks: [String: InsurerRejectFile] = [:]
         inputPaths = inputs.map(\.path)
@@ -87,7 +95,9 @@ public final class EligibilityStage {
                     if let earlier = duplicate(of: row.member, input: inputIndex, line: line) {
                         let p = RowProblem(reason: .duplicatePerson, field: nil, value: "",
                                            detail: "the same person as line \(earlier.1) of \(inputPaths[earlier.0])")
-                        reject(p, line: line, key: Self.key(row.member), raw: reader.currentRawFields())
+                        let m = row.member
+                        reject(p, line: line, key: RecordKey.format(m.insurerNumber, m.symbol, m.number, m.branch, ref: m.memberRef),
+                               raw: reader.currentRawFields())
                         continue
                     }
                     if row.member.insurerNumber != lastInsurer {  // rosters hold one insurer: skip the set most of the time
@@ -96,22 +106,14 @@ public final class EligibilityStage {
                         insurersInFile.insert(lastInsurer)
                     }
                     let traits = previous.count > 0 ? PersonTraits(row.member) : PersonTraits(ref: 0, branch: 0)
-                    if let pid = strongMatch(row.member, traits) {
-                        row.member.personID = StableHash.hex(pid)
-                        scratch.removeAll(keepingCapacity: true)
-                        row.member.encodeCSV(into: &scratch)
-                        try scratch.withUnsafeBytes { try spool.append(id: pid, tag: row.member.status.code, payload: $0) }
-                    } else if let weak = weakCandidates(row.member) {
+                    let strong = strongMatch(row.member, traits)
+                    if strong == nil, let weak = weakCandidates(row.member) {
                         // Decided after every strong match (below); the id is filled in then.
                         scratch.removeAll(keepingCapacity: true)
                         row.member.encodeCSV(into: &scratch)
                         try pending.append(candidates: weak, traits: traits, row: scratch)
                     } else {
-                        let pid = newPersonID(row.member)
-                        row.member.personID = StableHash.hex(pid)
-                        scratch.removeAll(keepingCapacity: true)
-                        row.member.encodeCSV(into: &scratch)
-                        try scratch.withUnsafeBytes { try spool.append(id: pid, tag: row.member.status.code, payload: $0) }
+                        try spoolMember(row.member, id: strong ?? newPersonID(row.member))
                     }
                     accepted += 1
                 }
@@ -130,8 +132,7 @@ public final class EligibilityStage {
             let reasonText = reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             Log.info("eligibility: \(input.path): read \(reader.recordsRead), accepted \(accepted), rejected \(rejected)\(reasonText.isEmpty ? "" : " (\(reasonText))")")
         }
-        for (name, file) in handBacks.sorted(by: { $0.key < $1.key }) {
-            _ = name
+        for (_, file) in handBacks.sorted(by: { $0.key < $1.key }) {
             run.addOutput(try file.close())
         }
         for (insurer, n) in unidentifiedRejects.sorted(by: { $0.key < $1.key }) where n > 0 {
@@ -139,25 +140,16 @@ public final class EligibilityStage {
         }
         // Rows that only a weak key may tie to a previous person, now that strong keys have claimed theirs.
         try pending.forEach { candidates, traits, row in
-            guard var m = MemberRecord(fields: row.withUnsafeBytes { CSVLine.parse($0) }) else {
+            guard let m = MemberRecord(fields: row.withUnsafeBytes { CSVLine.parse($0) }) else {
                 throw KenpoError.invariant("pending member record damaged")
             }
-            let pid = resolveWeak(candidates, traits) ?? newPersonID(m)
-            m.personID = StableHash.hex(pid)
-            scratch.removeAll(keepingCapacity: true)
-            m.encodeCSV(into: &scratch)
-            try scratch.withUnsafeBytes { try spool.append(id: pid, tag: m.status.code, payload: $0) }
+            try spoolMember(m, id: resolveWeak(candidates, traits) ?? newPersonID(m))
         }
         try spool.finishWriting()
         run.referenceTables = profilesSeen.values.sorted { $0.name < $1.name }.map {
             Manifest.ReferenceTable(name: "profile:\($0.name)", version: String($0.sha256.prefix(12)), path: $0.path, sha256: $0.sha256)
         }
         try merge(spool: spool, previousMaster: previousMaster)
-    }
-
-    static func key(_ m: MemberRecord) -> String {
-        let card = [m.insurerNumber, m.symbol, m.number, m.branch].joined(separator: "/")
-        return m.memberRef.isEmpty ? card : "\(card) ref:\(m.memberRef)"
     }
 
     /// Records keys of a rejected row so the person it probably is keeps their previous state.
@@ -257,12 +249,13 @@ public final class EligibilityStage {
         let prevReader = try previousMaster.map { try MasterReader(path: $0) }
         var prev = try prevReader?.next()
         var counts: [String: Int] = [:]
+        // Per-row counters as plain integers (string-keyed counts per row showed in the merge's profile).
+        var membersByStatus = [Int](repeating: 0, count: 4)
+        var joined = 0
 
         func write(_ m: MemberRecord) {
-            let f = m.fields
-            stateMembers.row(f)
-            counts["members", default: 0] += 1
-            counts["members_\(m.status.rawValue)", default: 0] += 1
+            stateMembers.row(m.fields)
+            membersByStatus[Int(m.status.code)] += 1
         }
         func record(_ list: [MemberChange]) {
             for c in list {
@@ -311,11 +304,10 @@ public final class EligibilityStage {
                         changeRow.append(contentsOf: UnsafeRawBufferPointer(rebasing: row[0..<26]))  // person_id,insurer_number,
                         changeRow.append(contentsOf: "joined,,\(status.rawValue)\r\n".utf8)
                         changeRow.withUnsafeBytes { changes.rawRow($0) }
-                        counts["change_joined", default: 0] += 1
+                        joined += 1
                     }
                     stateMembers.rawRow(row)
-                    counts["members", default: 0] += 1
-                    counts["members_\(MemberStatus(code: e.tag).rawValue)", default: 0] += 1
+                    membersByStatus[Int(e.tag)] += 1
                 }
             }
         }
@@ -323,6 +315,12 @@ public final class EligibilityStage {
             previousOnly(p)
             prev = try prevReader?.next()
         }
+        for (code, n) in membersByStatus.enumerated() where n > 0 {
+            counts["members_\(MemberStatus(code: UInt8(code)).rawValue)"] = n
+        }
+        let members = membersByStatus.reduce(0, +)
+        if members > 0 { counts["members"] = members }
+        if joined > 0 { counts["change_joined", default: 0] += joined }
         guard spooled == spool.count else {
             throw KenpoError.invariant("\(spool.count) members were spooled but \(spooled) read back")
         }

@@ -39,25 +39,32 @@ public struct MemberRecord: Equatable {
 
     public init() {}
 
+    /// Calls `body` with each field in `header` order: the one place that order is written down.
+    @inline(__always)
+    public func forEachField(_ body: (String) -> Void) {
+        body(personID); body(insurerNumber); body(symbol); body(number); body(branch)
+        body(symbolKey); body(numberKey); body(kanaKey); body(birthDate)
+        body(kanaName); body(kanjiName); body(sex); body(relationship); body(specialRetiree ? "true" : "false")
+        body(qualifiedDate); body(disqualifiedDate); body(status.rawValue); body(cardAliases)
+        body(postalCode); body(address); body(memberRef)
+    }
+
     public var fields: [String] {
-        [personID, insurerNumber, symbol, number, branch, symbolKey, numberKey, kanaKey, birthDate,
-         kanaName, kanjiName, sex, relationship, specialRetiree ? "true" : "false",
-         qualifiedDate, disqualifiedDate, status.rawValue, cardAliases, postalCode, address, memberRef]
+        var f: [String] = []
+        f.reserveCapacity(Self.header.count)
+        forEachField { f.append($0) }
+        return f
     }
 
     /// Appends this record as one `members.csv` row (CRLF included), field by field, without
     /// building the `fields` array (this runs once per roster row).
     public func encodeCSV(into out: inout [UInt8]) {
-        @inline(__always) func put(_ s: String, comma: Bool = true) {
+        var first = true
+        forEachField { s in
+            if first { first = false } else { out.append(0x2C) }
             var v = s
             v.withUTF8 { CSVWriter.appendQuoted(UnsafeRawBufferPointer($0), to: &out) }
-            if comma { out.append(0x2C) }
         }
-        put(personID); put(insurerNumber); put(symbol); put(number); put(branch)
-        put(symbolKey); put(numberKey); put(kanaKey); put(birthDate)
-        put(kanaName); put(kanjiName); put(sex); put(relationship); put(specialRetiree ? "true" : "false")
-        put(qualifiedDate); put(disqualifiedDate); put(status.rawValue); put(cardAliases)
-        put(postalCode); put(address); put(memberRef, comma: false)
         out.append(0x0D); out.append(0x0A)
     }
 
@@ -73,9 +80,6 @@ public struct MemberRecord: Equatable {
 
     /// The card as a registration key (branch is not typed at registration).
     public var cardKey: String { "\(insurerNumber):\(symbolKey):\(numberKey)" }
-
-    /// Card and branch, identifying one person on a family card.
-    public var cardWithBranch: String { "\(insurerNumber):\(symbolKey):\(numberKey):\(branch)" }
 }
 
 /// 資格状態 on the run date.

@@ -9,6 +9,14 @@ public struct RowProblem: Error, Equatable {
     public var detail: String
 }
 
+/// The key naming a record in `rejects.csv`: the card as written, and the member reference if any.
+enum RecordKey {
+    static func format(_ insurer: String, _ symbol: String, _ number: String, _ branch: String, ref: String) -> String {
+        let card = "\(insurer)/\(symbol)/\(number)/\(branch)"
+        return ref.isEmpty ? card : "\(card) ref:\(ref)"
+    }
+}
+
 /// One roster row that passed validation, normalised; the person id is assigned by the stage.
 public struct RosterRow {
     public var member: MemberRecord
@@ -106,7 +114,9 @@ public final class RosterReader {
     }
 
     private func decode(_ bytes: UnsafeRawBufferPointer) -> Result<String, DecodeFailure> {
-        for (i, b) in bytes.enumerated() where b == 0 { return .failure(DecodeFailure(byteOffset: i, byte: 0)) }
+        if let base = bytes.baseAddress, let nul = memchr(base, 0, bytes.count) {
+            return .failure(DecodeFailure(byteOffset: base.distance(to: UnsafeRawPointer(nul)), byte: 0))
+        }
         if let decoder { return decoder.decode(bytes) }
         if let s = String(validating: bytes, as: UTF8.self) { return .success(s) }
         // Find the first invalid byte for the message.
@@ -158,11 +168,9 @@ public final class RosterReader {
         return (insurer, CardKeys.symbolKey(value(.symbol)), CardKeys.numberKey(value(.number)), Normalise.foldWidth(value(.memberRef)))
     }
 
-    /// A key naming the record in rejects: the card as written (and the member reference).
     private func recordKey() -> String {
-        let card = [RosterField.insurerNumber, .symbol, .number, .branch].map { Normalise.foldWidth(value($0)) }.joined(separator: "/")
-        let ref = value(.memberRef)
-        return ref.isEmpty ? card : "\(card) ref:\(ref)"
+        RecordKey.format(Normalise.foldWidth(value(.insurerNumber)), Normalise.foldWidth(value(.symbol)),
+                         Normalise.foldWidth(value(.number)), Normalise.foldWidth(value(.branch)), ref: value(.memberRef))
     }
 
     /// Reads the next record; nil at the end of the file.

@@ -316,21 +316,9 @@ private final class ProfileGeneration {
     static func makeInsurerNumber(_ rng: inout SeededRandom, excluding: [String]) -> String {
         while true {
             let first7 = "06" + zeroPad(rng.int(in: 1...47), 2) + zeroPad(rng.int(in: 1...999), 3)
-            let check = InsurerNumber.checkDigit(first7: first7) ?? luhn(first7)
-            let n = first7 + String(check)
+            let n = first7 + String(InsurerNumber.checkDigit(first7: first7)!)
             if !excluding.contains(n) { return n }
         }
-    }
-
-    /// Check digit over the first seven digits (Luhn, weights 2,1,2,… from the right).
-    static func luhn(_ first7: String) -> Int {
-        var sum = 0, weight = 2
-        for b in first7.utf8.reversed() {
-            let p = Int(b - 0x30) * weight
-            sum += p / 10 + p % 10
-            weight = 3 - weight
-        }
-        return (10 - sum % 10) % 10
     }
 
     /// Card symbols: digits, office word + digits, full-width digits; unique after width folding.
@@ -721,70 +709,34 @@ private final class DateTextCache {
 
 // MARK: - encoding and buffered output
 
-/// Encodes field text to UTF-8 or CP932 and quotes it per RFC 4180 only when needed. CP932 bytes are
-/// looked up per scalar in a table filled on first use from `CP932Encoder`, so iconv runs once per
-/// distinct character instead of once per character written.
+/// Encodes field text to UTF-8 or CP932 (`CP932Encoder`, which keeps its own per-character table)
+/// and quotes it as `CSVWriter` does. Quoting after encoding is safe: quote, comma, CR and LF never
+/// occur inside a CP932 character.
 final class GeneratorTextEncoder {
-    let cp932: Bool
     private let encoder: CP932Encoder?
-    /// BMP scalar → (length << 16 | bytes); 0 = not looked up yet.
-    private var table: [UInt32]
-    private var astral: [UInt32: UInt32] = [:]
-    /// Characters written as 〓 because CP932 cannot hold them.
-    private(set) var unencodable = 0
+    private var encoded: [UInt8] = []
+    private var quoted: [UInt8] = []
 
     init(cp932: Bool) {
-        self.cp932 = cp932
         encoder = cp932 ? CP932Encoder() : nil
-        table = cp932 ? Array(repeating: 0, count: 0x10000) : []
     }
 
     func writeField(_ s: String, to w: GeneratorFileWriter) {
-        var needsQuotes = false
-        for b in s.utf8 where b == 0x2C || b == 0x22 || b == 0x0D || b == 0x0A { needsQuotes = true; break }
-        if !needsQuotes {
-            write(s, to: w)
-            return
-        }
-        w.write(0x22)
-        write(s.replacingOccurrences(of: "\"", with: "\"\""), to: w)
-        w.write(0x22)
-    }
-
-    func write(_ s: String, to w: GeneratorFileWriter) {
-        if !cp932 {
-            var s = s
-            s.withUTF8 { w.write($0) }
-            return
-        }
-        for scalar in s.unicodeScalars {
-            let v = scalar.value
-            if v < 0x80 { w.write(UInt8(v)); continue }
-            var code: UInt32
-            if v < 0x10000 {
-                code = table[Int(v)]
-                if code == 0 { code = lookup(scalar); table[Int(v)] = code }
-            } else if let c = astral[v] {
-                code = c
-            } else {
-                code = lookup(scalar); astral[v] = code
-            }
-            if code >> 16 == 1 {
-                w.write(UInt8(code & 0xFF))
-            } else {
-                w.write(UInt8((code >> 8) & 0xFF))
-                w.write(UInt8(code & 0xFF))
-            }
-            if code & 0x8000_0000 != 0 { unencodable += 1 }
+        if let encoder {
+            encoded.removeAll(keepingCapacity: true)
+            encoder.encode(s, into: &encoded)
+            encoded.withUnsafeBytes { write($0, to: w) }
+        } else {
+            var v = s
+            v.withUTF8 { write(UnsafeRawBufferPointer($0), to: w) }
         }
     }
 
-    private func lookup(_ scalar: Unicode.Scalar) -> UInt32 {
-        let (bytes, bad) = encoder!.encode(String(Character(scalar)))
-        let flag: UInt32 = bad.isEmpty ? 0 : 0x8000_0000
-        if bytes.count == 1 { return flag | (1 << 16) | UInt32(bytes[0]) }
-        if bytes.count == 2 { return flag | (2 << 16) | UInt32(bytes[0]) << 8 | UInt32(bytes[1]) }
-        return 0x8000_0000 | (2 << 16) | 0x81AC  // 〓
+    private func write(_ bytes: UnsafeRawBufferPointer, to w: GeneratorFileWriter) {
+        guard CSVWriter.needsQuoting(bytes) else { w.write(bytes.assumingMemoryBound(to: UInt8.self)); return }
+        quoted.removeAll(keepingCapacity: true)
+        CSVWriter.appendQuoted(bytes, to: &quoted)
+        w.write(quoted)
     }
 }
 

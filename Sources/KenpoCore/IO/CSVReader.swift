@@ -34,8 +34,6 @@ public final class CSVReader {
     public private(set) var malformed: String?
     /// Bytes consumed from the file so far.
     public private(set) var bytesRead = 0
-    /// Whether the file started with a UTF-8 byte-order mark (which is skipped).
-    public private(set) var hadBOM = false
 
     public init(path: String, digest: SHA256Digest? = nil, blockSize: Int = 1 << 20, maxRecordBytes: Int = 1 << 20) throws {
         guard let f = fopen(path, "rb") else {
@@ -87,7 +85,7 @@ public final class CSVReader {
         block.withUnsafeBytes { digest?.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         if !sawFirstBlock {
             sawFirstBlock = true
-            if n >= 3, block[0] == 0xEF, block[1] == 0xBB, block[2] == 0xBF { position = 3; hadBOM = true }
+            if n >= 3, block[0] == 0xEF, block[1] == 0xBB, block[2] == 0xBF { position = 3 }
         }
         return true
     }
@@ -140,18 +138,10 @@ public final class CSVReader {
                             position += 1
                             continue
                         }
-                        // Copy the run of ordinary bytes in one go.
-                        let runStart = position
-                        while position < blockLength {
-                            let c = p[position]
-                            if c == comma || c == cr || c == lf { break }
-                            position += 1
-                        }
-                        if position > runStart {
-                            fieldData.append(contentsOf: UnsafeBufferPointer(start: p + runStart, count: position - runStart))
+                        if copyRun(p, until: comma) {
                             started = true
                             state = .unquoted
-                            if fieldData.count > maxRecordBytes { beginSkipping(&state) }
+                            if fieldData.count > maxRecordBytes { beginSkipping(&state); continue }
                         }
                         if position >= blockLength { return false }
                         let c = p[position]
@@ -171,15 +161,8 @@ public final class CSVReader {
                             return true
                         }
                     case .quoted:
-                        let runStart = position
-                        while position < blockLength {
-                            let c = p[position]
-                            if c == quote || c == cr || c == lf { break }
-                            position += 1
-                        }
-                        if position > runStart {
-                            fieldData.append(contentsOf: UnsafeBufferPointer(start: p + runStart, count: position - runStart))
-                            if fieldData.count > maxRecordBytes { beginSkipping(&state); continue }
+                        if copyRun(p, until: quote), fieldData.count > maxRecordBytes {
+                            beginSkipping(&state); continue
                         }
                         if position >= blockLength { return false }
                         let c = p[position]
@@ -223,6 +206,21 @@ public final class CSVReader {
             }
             if endedRecord { return true }
         }
+    }
+
+    /// Copies the run of bytes from `position` up to `stop`, CR or LF (or the block's end) into the
+    /// current field in one go. Returns whether anything was copied.
+    @inline(__always)
+    private func copyRun(_ p: UnsafePointer<UInt8>, until stop: UInt8) -> Bool {
+        let runStart = position
+        while position < blockLength {
+            let c = p[position]
+            if c == stop || c == 0x0D || c == 0x0A { break }
+            position += 1
+        }
+        guard position > runStart else { return false }
+        fieldData.append(contentsOf: UnsafeBufferPointer(start: p + runStart, count: position - runStart))
+        return true
     }
 
     private func beginSkipping(_ state: inout State) {

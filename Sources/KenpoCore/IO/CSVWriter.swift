@@ -54,9 +54,7 @@ public final class CSVWriter {
     /// RFC 4180 quoting: only fields holding a comma, quote, CR or LF are quoted; quotes are doubled.
     @inline(__always)
     public static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        var needsQuotes = false
-        for b in bytes where b == 0x2C || b == 0x22 || b == 0x0D || b == 0x0A { needsQuotes = true; break }
-        if !needsQuotes {
+        if !needsQuoting(bytes) {
             out.append(contentsOf: bytes)
         } else {
             out.append(0x22)
@@ -66,6 +64,13 @@ public final class CSVWriter {
             }
             out.append(0x22)
         }
+    }
+
+    /// Whether a field must be quoted: it holds a comma, a quote, CR or LF.
+    @inline(__always)
+    public static func needsQuoting(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for b in bytes where b == 0x2C || b == 0x22 || b == 0x0D || b == 0x0A { return true }
+        return false
     }
 
     /// Encodes one complete row (CRLF included) as this writer would write it.
@@ -86,13 +91,6 @@ public final class CSVWriter {
         if buffer.count >= flushThreshold { try? flushBuffer() }
     }
 
-    public func field<C: Collection>(bytes: C) where C.Element == UInt8 {
-        let a = Array(bytes)
-        a.withUnsafeBytes { field(bytes: $0) }
-    }
-
-    public func field(_ value: Int) { field(String(value)) }
-
     /// Ends the current row.
     public func endRow() {
         buffer.append(0x0D); buffer.append(0x0A)
@@ -106,23 +104,16 @@ public final class CSVWriter {
         endRow()
     }
 
-    private var writeError: String?
+    private var writeError: Error?
 
     private func flushBuffer() throws {
         guard !buffer.isEmpty else { return }
         digest.update(buffer)
-        var offset = 0
-        try buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let message = String(cString: strerror(errno))
-                    writeError = message
-                    throw KenpoError.io(path: path, message: "write failed: \(message)")
-                }
-                offset += n
-            }
+        do {
+            try buffer.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
+        } catch {
+            writeError = error  // endRow cannot throw: the error is raised again by close
+            throw error
         }
         bytesWritten += buffer.count
         buffer.removeAll(keepingCapacity: true)
@@ -133,7 +124,7 @@ public final class CSVWriter {
     public func close() throws -> OutputFile {
         precondition(!closed)
         defer { closed = true }
-        if let writeError { Glibc.close(fd); throw KenpoError.io(path: path, message: "write failed: \(writeError)") }
+        if let writeError { Glibc.close(fd); throw writeError }
         do { try flushBuffer() } catch { Glibc.close(fd); throw error }
         if fsync(fd) != 0 {
             let m = String(cString: strerror(errno)); Glibc.close(fd)

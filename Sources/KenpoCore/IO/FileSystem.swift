@@ -66,20 +66,29 @@ public enum FileSystem {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    /// write(2) until every byte is written, retrying interrupted calls. The error names `path`.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw KenpoError.io(path: path, message: "write failed: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+    }
+
     /// Writes a whole small file (manifests, stamps) atomically: temp file, fsync, rename.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw KenpoError.io(path: tmp, message: "cannot create: \(String(cString: strerror(errno)))") }
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let m = String(cString: strerror(errno)); close(fd); unlink(tmp)
-                throw KenpoError.io(path: path, message: "write failed: \(m)")
-            }
-            off += n
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        } catch {
+            close(fd); unlink(tmp)
+            throw error
         }
         if fsync(fd) != 0 {
             let m = String(cString: strerror(errno)); close(fd); unlink(tmp)
@@ -112,16 +121,15 @@ public enum FileSystem {
         while true {
             let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, src) }
             if n == 0 { break }
-            buf.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            var off = 0
-            while off < n {
-                let w = buf.withUnsafeBytes { write(fd, $0.baseAddress! + off, n - off) }
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    let m = String(cString: strerror(errno)); close(fd)
-                    throw KenpoError.io(path: to, message: "write failed: \(m)")
+            do {
+                try buf.withUnsafeBytes { raw in
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                    digest.update(chunk)
+                    try writeAll(fd, chunk, path: to)
                 }
-                off += w
+            } catch {
+                close(fd)
+                throw error
             }
             total += n
         }

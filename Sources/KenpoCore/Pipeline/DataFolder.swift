@@ -82,16 +82,16 @@ public final class DataFolder {
         return (names.compactMap(Self.runSequence).max() ?? 0) + 1
     }
 
+    /// Generation folders are named g000001, g000002, …: the number orders them.
+    static func generationName(_ n: Int) -> String { "g" + String(format: "%06d", n) }
+
+    static func generationNumber(_ name: String) -> Int? { name.hasPrefix("g") ? Int(name.dropFirst()) : nil }
+
     func generationNumbers() -> [Int] {
-        FileSystem.listDirectory(generations).compactMap { name in
-            name.hasPrefix("g") ? Int(name.dropFirst()) : nil
-        }.sorted()
+        FileSystem.listDirectory(generations).compactMap(Self.generationNumber).sorted()
     }
 
-    func nextGenerationName() -> String {
-        let n = (generationNumbers().last ?? 0) + 1
-        return "g" + String(format: "%06d", n)
-    }
+    func nextGenerationName() -> String { Self.generationName((generationNumbers().last ?? 0) + 1) }
 
     /// Removes leftovers of an interrupted run and completes an interrupted publish.
     func recover() throws {
@@ -107,12 +107,12 @@ public final class DataFolder {
 
         // Roll forward, never back: the newest committed run (highest sequence) names the generation
         // that must be current; `current` only ever moves to a higher generation.
-        let currentNumber = currentGeneration().flatMap { Int($0.dropFirst()) } ?? 0
+        let currentNumber = currentGeneration().flatMap(Self.generationNumber) ?? 0
         var committed = currentNumber
         if let newest = publishedRuns().last {
             let manifestPath = outbox + "/" + newest + "/manifest.json"
             if let manifest = try? Manifest.decode(path: manifestPath), let gen = manifest.stateGeneration,
-               let n = Int(gen.dropFirst()), FileSystem.isDirectory(generationPath(gen)) {
+               let n = Self.generationNumber(gen), FileSystem.isDirectory(generationPath(gen)) {
                 if n > currentNumber {
                     Log.info("recovery: completing the publish of run \(newest)")
                     try FileSystem.replaceSymlink(currentLink, target: "generations/" + gen)
@@ -123,7 +123,7 @@ public final class DataFolder {
         }
         // A generation renamed into place whose run never committed is not state: drop it.
         for n in generationNumbers() where n > committed {
-            let name = "g" + String(format: "%06d", n)
+            let name = Self.generationName(n)
             Log.info("recovery: removing uncommitted state generation \(name)")
             FileSystem.removeTree(generationPath(name))
         }
@@ -135,7 +135,7 @@ public final class DataFolder {
         guard numbers.count > keep else { return }
         let current = currentGeneration()
         for n in numbers.dropLast(keep) {
-            let name = "g" + String(format: "%06d", n)
+            let name = Self.generationName(n)
             if name != current { FileSystem.removeTree(generationPath(name)) }
         }
     }

@@ -6,10 +6,7 @@ import Glibc
 /// Operator log on stderr: one line per event, counts and reason codes only — never names, card
 /// numbers, codes or other personal data (those stay in owner-only files under the data folder).
 public enum Log {
-    nonisolated(unsafe) public static var quiet = false
-
     public static func info(_ message: String) {
-        guard !quiet else { return }
         FileHandle.standardError.write(Data("kenpo: \(message)\n".utf8))
     }
 
