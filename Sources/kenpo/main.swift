@@ -17,6 +17,9 @@ commands:
       run a pipeline (pipelines/*.pipeline) as one run
   eligibility [--data DIR] [--date YYYY-MM-DD] --profile NAME FILE... [--profile NAME FILE...]
       read insurer rosters into the member master
+  import [--data DIR] [--date YYYY-MM-DD] [--source insurer|mynaportal|member_upload] [--items TSV] INPUT...
+      read checkups (CDA XML, .xml.gz, MHLW transfer ZIPs), cost notices and prescriptions
+      (kenpo XML, pipelines/formats/) from files or folders into the member's records
   keys [--insurer N] [--symbol S] [--number N] [--kana K] [--birth D]
       print the registration match keys for these values, keyed as a roster row would be
   generate --members N --seed S --out DIR [--profile NAME]... [--faulty FRACTION] [--date YYYY-MM-DD]
@@ -62,12 +65,29 @@ func runEligibility(_ args: Arguments) throws -> Int32 {
     return printOutcome(outcome)
 }
 
+func runImport(_ args: Arguments) throws -> Int32 {
+    guard !args.files.isEmpty else { throw KenpoError.usage("import needs at least one file or folder\n\n" + usage) }
+    var source: RecordSource? = nil
+    if let s = args.value("source") {
+        guard let v = RecordSource(rawValue: s) else { throw KenpoError.usage("--source must be insurer, mynaportal or member_upload") }
+        source = v
+    }
+    let items = try CheckupItems.load(path: args.value("items") ?? "pipelines/reference/checkup-items.tsv")
+    let inputs = args.files.map { ImportInput(path: $0, source: source) }
+    let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "import", runDate: try args.runDate()) { run in
+        try ImportStage(run: run, items: items).process(inputs)
+    }
+    return printOutcome(outcome)
+}
+
 func runPipeline(_ args: Arguments) throws -> Int32 {
     guard args.files.count == 1 else { throw KenpoError.usage("run needs exactly one pipeline file, e.g. kenpo run pipelines/samples.pipeline") }
     let pipeline = try PipelineDefinition.load(path: args.files[0])
     let inputs = try rosterInputs(pipeline.eligibility, profileDirectory: pipeline.profileDirectory)
+    let items = pipeline.imports.isEmpty ? nil : try CheckupItems.load(path: pipeline.checkupItemsPath)
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "run", runDate: try args.runDate()) { run in
         if !inputs.isEmpty { try EligibilityStage(run: run).process(inputs) }
+        if let items { try ImportStage(run: run, items: items).process(pipeline.imports) }
     }
     return printOutcome(outcome, rejectsExitStatus: pipeline.rejectsExitStatus)
 }
@@ -123,6 +143,8 @@ func main() -> Int32 {
             return try runEligibility(Arguments(rest, valueOptions: ["data", "date", "profile"]))
         case "run":
             return try runPipeline(Arguments(rest, valueOptions: ["data", "date"]))
+        case "import":
+            return try runImport(Arguments(rest, valueOptions: ["data", "date", "source", "items"]))
         case "keys":
             return try runKeys(Arguments(rest, valueOptions: ["insurer", "symbol", "number", "kana", "birth"]))
         case "generate":

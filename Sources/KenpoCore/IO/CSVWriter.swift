@@ -21,6 +21,9 @@ public final class CSVWriter {
 
     public init(path: String, header: [String]? = nil, bom: Bool = false) throws {
         self.path = path
+        // A new file, never a rewrite in place: the path may be a hard link into an older state
+        // generation (carried forward), which must keep its bytes.
+        unlink(path)
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw KenpoError.io(path: path, message: "cannot create: \(String(cString: strerror(errno)))") }
         buffer.reserveCapacity(flushThreshold + 4096)

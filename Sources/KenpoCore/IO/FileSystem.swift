@@ -100,8 +100,15 @@ public enum FileSystem {
 
     /// Gives `to` the same content as the written file `from`: a hard link when both are on one file
     /// system, else a copy. Returns the manifest entry for `to`.
+    /// Hard-links `from` at `to` (replacing `to`), copying when the file system cannot link.
+    public static func link(_ from: String, to: String) throws {
+        unlink(to)
+        if Glibc.link(from, to) == 0 { return }
+        _ = try copy(from, to: to, rows: 0)
+    }
+
     public static func linkOrCopy(_ from: OutputFile, to: String) throws -> OutputFile {
-        if link(from.path, to) == 0 {
+        if Glibc.link(from.path, to) == 0 {
             var f = from
             f.path = to
             return f
@@ -113,6 +120,7 @@ public enum FileSystem {
     public static func copy(_ from: String, to: String, rows: Int) throws -> OutputFile {
         guard let src = fopen(from, "rb") else { throw KenpoError.io(path: from, message: "cannot open: \(String(cString: strerror(errno)))") }
         defer { fclose(src) }
+        unlink(to)  // never truncate a file another generation links to
         let fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw KenpoError.io(path: to, message: "cannot create: \(String(cString: strerror(errno)))") }
         let digest = SHA256Digest()

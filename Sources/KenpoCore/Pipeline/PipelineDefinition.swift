@@ -10,14 +10,18 @@ public struct PipelineDefinition {
     public var rejectsExitStatus: Int32
     /// Eligibility inputs in file order: profile name → roster paths (globs expanded, sorted).
     public var eligibility: [(profile: String, files: [String])]
+    /// Health-record inputs in file order (files, folders, ZIPs), each with its source.
+    public var imports: [ImportInput] = []
+    /// The checkup item master (`[reference] checkup_items`).
+    public var checkupItemsPath: String
 
     public static func load(path: String) throws -> PipelineDefinition {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw KenpoError.configuration(path: path, line: nil, message: "cannot read the pipeline file; check the path (pipelines live in pipelines/)")
         }
         let ini = try IniFile.parse(text, path: path)
-        for (name, section) in ini.sections where !["pipeline", "eligibility"].contains(name) {
-            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline] and [eligibility]")
+        for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference"].contains(name) {
+            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline], [eligibility], [import] and [reference]")
         }
         let name = ini.sections["pipeline"]?.values["name"]?.0 ?? (path as NSString).lastPathComponent
         var rejectsExit: Int32 = 3
@@ -27,9 +31,7 @@ public struct PipelineDefinition {
         }
         let base = (path as NSString).deletingLastPathComponent
         let root = (base as NSString).deletingLastPathComponent  // paths are relative to the repository / deployment root
-        var elig: [(String, [String])] = []
-        let section = ini.sections["eligibility"]
-        for (profile, (value, line)) in (section?.values ?? [:]).sorted(by: { $0.value.1 < $1.value.1 }) {
+        func expand(_ value: String, line: Int) throws -> [String] {
             var files: [String] = []
             for pattern in value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) where !pattern.isEmpty {
                 let full = pattern.hasPrefix("/") ? pattern : (root.isEmpty ? pattern : root + "/" + pattern)
@@ -39,9 +41,30 @@ public struct PipelineDefinition {
                 }
                 files.append(contentsOf: matches)
             }
-            elig.append((profile, files))
+            return files
         }
-        return PipelineDefinition(name: name, path: path, rejectsExitStatus: rejectsExit, eligibility: elig)
+        var elig: [(String, [String])] = []
+        let section = ini.sections["eligibility"]
+        for (profile, (value, line)) in (section?.values ?? [:]).sorted(by: { $0.value.1 < $1.value.1 }) {
+            elig.append((profile, try expand(value, line: line)))
+        }
+        // [import]: source = paths; source is insurer, mynaportal, member_upload, or auto (decided by
+        // each file's folder: import/<person-id>/ is a member upload, mynaportal/ a Mynaportal pull).
+        var imports: [ImportInput] = []
+        for (key, (value, line)) in (ini.sections["import"]?.values ?? [:]).sorted(by: { $0.value.1 < $1.value.1 }) {
+            let source: RecordSource?
+            if key == "auto" { source = nil } else if let s = RecordSource(rawValue: key) { source = s } else {
+                throw KenpoError.configuration(path: path, line: line, message: "unknown import source '\(key)'; use insurer, mynaportal, member_upload or auto")
+            }
+            imports += try expand(value, line: line).map { ImportInput(path: $0, source: source) }
+        }
+        var items = (root.isEmpty ? "" : root + "/") + "pipelines/reference/checkup-items.tsv"
+        if let (v, _) = ini.sections["reference"]?.values["checkup_items"] {
+            items = v.hasPrefix("/") ? v : (root.isEmpty ? v : root + "/" + v)
+        }
+        var p = PipelineDefinition(name: name, path: path, rejectsExitStatus: rejectsExit, eligibility: elig, checkupItemsPath: items)
+        p.imports = imports
+        return p
     }
 
     /// Profiles are looked up beside the pipeline file, in `profiles/`.

@@ -21,6 +21,15 @@ public enum RejectReason: String, CaseIterable, Sendable {
     case relationshipInvalid = "RELATIONSHIP_INVALID"
     case formerCardInvalid = "FORMER_CARD_INVALID"     // 特例退職 former card unreadable or incomplete
     case duplicatePerson = "DUPLICATE_PERSON"          // the same person twice in one run's rosters
+    // Health-record documents (import).
+    case malformedXML = "XML_MALFORMED"                // truncated, not well-formed, or not readable in its encoding
+    case doctypeRefused = "XML_DOCTYPE_REFUSED"        // a DOCTYPE (DTD, entities) in untrusted XML
+    case unknownDocument = "DOCUMENT_UNKNOWN"          // root element/namespace of no format kenpo reads
+    case documentIncomplete = "DOCUMENT_INCOMPLETE"    // a required part (card ids, date, institution …) missing or unreadable
+    case uploadTooLarge = "UPLOAD_TOO_LARGE"           // a member upload above 10 MB
+    case archiveEntryRefused = "ARCHIVE_ENTRY_REFUSED" // ZIP entry escaping its folder, symlink, encrypted, too large …
+    case unknownPerson = "PERSON_UNKNOWN"              // the card details name nobody in the member master
+    case identityMismatch = "IDENTITY_MISMATCH"        // a member upload for someone other than the uploader
 
     /// A short English message; the record-specific detail is appended by the caller.
     public var summary: String {
@@ -43,6 +52,14 @@ public enum RejectReason: String, CaseIterable, Sendable {
         case .relationshipInvalid: return "the insured/dependant code cannot be read"
         case .formerCardInvalid: return "the former card of a special retiree member cannot be read"
         case .duplicatePerson: return "the same person appears twice"
+        case .malformedXML: return "the XML document is truncated or not well-formed"
+        case .doctypeRefused: return "the XML document has a DOCTYPE (DTD or entities), which kenpo refuses"
+        case .unknownDocument: return "the document is not a format kenpo reads"
+        case .documentIncomplete: return "a required part of the document is missing or cannot be read"
+        case .uploadTooLarge: return "a member upload is larger than 10 MB"
+        case .archiveEntryRefused: return "the archive entry cannot be read safely"
+        case .unknownPerson: return "the card details do not belong to anyone in the member master"
+        case .identityMismatch: return "the document is for someone other than the member it arrived for"
         }
     }
 
@@ -67,6 +84,14 @@ public enum RejectReason: String, CaseIterable, Sendable {
         case .relationshipInvalid: return "本人・家族区分が読み取れません"
         case .formerCardInvalid: return "特例退職者の旧保険証情報が読み取れません"
         case .duplicatePerson: return "同一人物が重複しています"
+        case .malformedXML: return "XMLが途中で切れているか、形式が不正です"
+        case .doctypeRefused: return "XMLにDOCTYPE宣言（DTD・実体）があるため受け付けません"
+        case .unknownDocument: return "取り込める形式のファイルではありません"
+        case .documentIncomplete: return "必須の項目がないか、読み取れません"
+        case .uploadTooLarge: return "アップロードされたファイルが10MBを超えています"
+        case .archiveEntryRefused: return "ZIP内のファイルを安全に読み取れません"
+        case .unknownPerson: return "保険証情報に一致する加入者がいません"
+        case .identityMismatch: return "本人以外のデータです"
         }
     }
 }

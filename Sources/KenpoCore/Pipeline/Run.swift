@@ -51,13 +51,21 @@ public final class Run {
         return path
     }
 
-    /// Starts a new state generation; returns the folder to write it into.
+    /// Starts a new state generation; returns the folder to write it into. Every file of the
+    /// previous generation is carried forward as a hard link, so a stage rewrites only what it owns;
+    /// writers always create a new file (unlink first), so the previous generation keeps its bytes.
     public func beginStateGeneration() throws -> String {
         if let s = stateStaging { return s }
         let gen = data.nextGenerationName()
         let path = data.state + "/.staging-" + gen
         FileSystem.removeTree(path)
         try FileSystem.makeDirectory(path)
+        if let prev = previousGeneration {
+            let dir = data.generationPath(prev)
+            for name in FileSystem.listDirectory(dir) where name != "generation.json" && !FileSystem.isDirectory(dir + "/" + name) {
+                try FileSystem.link(dir + "/" + name, to: path + "/" + name)
+            }
+        }
         newGeneration = gen
         stateStaging = path
         return path
@@ -68,6 +76,25 @@ public final class Run {
         guard let g = previousGeneration else { return nil }
         let p = data.generationPath(g) + "/" + name
         return FileSystem.exists(p) ? p : nil
+    }
+
+    /// The newest version of a state file: the one an earlier stage of this run wrote, else the
+    /// previous generation's.
+    public func currentStateFile(_ name: String) -> String? {
+        if let s = stateStaging, FileSystem.exists(s + "/" + name) { return s + "/" + name }
+        return previousStateFile(name)
+    }
+
+    /// The current version of a state file that a stage is about to rewrite, at a path that stays
+    /// readable while the new version is written: a version in this run's staging (an earlier stage's,
+    /// or the previous generation's carried forward) is moved aside to scratch first.
+    public func stateFileForRewrite(_ name: String) throws -> String? {
+        if let s = stateStaging, FileSystem.exists(s + "/" + name) {
+            let aside = scratch + "/state-before-" + name
+            try FileSystem.rename(s + "/" + name, aside)
+            return aside
+        }
+        return previousStateFile(name)
     }
 
     public func addInput(_ input: Manifest.Input) { inputs.append(input) }

@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A stream of bytes read in chunks: a plain file, a gzip stream, a ZIP entry. Readers (the XML
+/// reader, the CSV reader) pull from it, so nothing needs the whole input in memory.
+public protocol ByteSource: AnyObject {
+    /// Reads up to `buffer.count` bytes into `buffer`; returns 0 at the end. Throws `KenpoError` on an
+    /// I/O error, a damaged stream or a size limit exceeded.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// What to name in messages: a path, or `archive.zip!/DATA/x.xml` for an entry.
+    var displayName: String { get }
+}
+
+/// A plain file, read with `read(2)`.
+public final class FileByteSource: ByteSource {
+    private let fd: Int32
+    public let displayName: String
+    /// Bytes read so far.
+    public private(set) var bytesRead: Int = 0
+
+    public init(path: String) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        displayName = path
+        guard fd >= 0 else {
+            throw KenpoError.io(path: path, message: "cannot open for reading: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { bytesRead += n; return n }
+            if errno == EINTR { continue }
+            throw KenpoError.io(path: displayName, message: "read failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Bytes already in memory (tests, small entries).
+public final class MemoryByteSource: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+    public let displayName: String
+
+    public init(_ bytes: [UInt8], displayName: String = "(memory)") {
+        self.bytes = bytes
+        self.displayName = displayName
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { src in
+            buffer.baseAddress!.copyMemory(from: src.baseAddress! + offset, byteCount: n)
+        }
+        offset += n
+        return n
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// One document format kenpo reads. Each format lives in its own file; adding an official schema
+/// is one more conforming type added to `HealthDocumentReader.formats`.
+public protocol HealthDocumentFormat: XMLEventHandler {
+    /// Name and version as published in manifests and messages, e.g. "kenpo-cost-notice 1".
+    static var formatName: String { get }
+    /// True when a document whose root element is `root` is this format (local name + namespace,
+    /// never the file name).
+    static func recognises(_ root: XMLName, attributes: XMLAttributes) -> Bool
+    init(parser: XMLStreamParser)
+    /// The document's content once the parser reached its end; throws `DocumentProblem` when a
+    /// required part is missing or unreadable.
+    func finish() throws -> HealthDocument
+}
+
+/// A document that parsed but cannot be accepted.
+public struct DocumentProblem: Error, Equatable {
+    public var reason: RejectReason
+    public var line: Int
+    public var message: String
+    public init(_ reason: RejectReason, line: Int = 0, _ message: String) {
+        self.reason = reason; self.line = line; self.message = message
+    }
+}
+
+/// Reads one document of any known format: picks the format from the root element and hands it
+/// every event.
+public final class HealthDocumentReader: XMLEventHandler {
+    public static let formats: [HealthDocumentFormat.Type] = [
+        CheckupDocumentFormat.self, CostNoticeFormat.self, PrescriptionFormat.self, TransferIndexFormat.self,
+    ]
+
+    private let parser: XMLStreamParser
+    private var format: HealthDocumentFormat?
+    private var depth = 0
+
+    public init(parser: XMLStreamParser = XMLStreamParser()) { self.parser = parser }
+
+    /// Parses `source` and returns its content, or the reason it is refused.
+    public func read(_ source: ByteSource) -> Result<HealthDocument, DocumentProblem> {
+        format = nil
+        depth = 0
+        do {
+            try parser.parse(source, handler: self)
+        } catch let f as XMLParseFailure {
+            return .failure(DocumentProblem(f.reason, line: f.line, f.message))
+        } catch let e as KenpoError {
+            return .failure(DocumentProblem(.malformedXML, line: 0, e.description))
+        } catch {
+            return .failure(DocumentProblem(.malformedXML, line: 0, "\(error)"))
+        }
+        guard let format else { return .failure(DocumentProblem(.malformedXML, line: 1, "the document has no root element")) }
+        do { return .success(try format.finish()) } catch let p as DocumentProblem { return .failure(p) } catch {
+            return .failure(DocumentProblem(.documentIncomplete, "\(error)"))
+        }
+    }
+
+    public func startElement(_ name: XMLName, attributes: XMLAttributes) {
+        depth += 1
+        if depth == 1 {
+            guard let type = Self.formats.first(where: { $0.recognises(name, attributes: attributes) }) else {
+                let ns = name.namespaceString
+                parser.stop(XMLParseFailure(reason: .unknownDocument, line: parser.line,
+                    message: "root element <\(name.localString)>\(ns.isEmpty ? " without a namespace" : " in namespace \(ns)") is not a checkup (CDA, urn:hl7-org:v3), a kenpo cost notice or a kenpo prescription; see pipelines/formats/README.md"))
+                return
+            }
+            format = type.init(parser: parser)
+        }
+        format?.startElement(name, attributes: attributes)
+    }
+
+    public func endElement(_ name: XMLName) {
+        format?.endElement(name)
+        depth -= 1
+    }
+
+    public func characters(_ bytes: UnsafeRawBufferPointer) { format?.characters(bytes) }
+}
+
+/// Collects element text for a format: `begin` when an element of interest opens, `take` when it
+/// closes. Text outside is ignored.
+struct TextCollector {
+    private(set) var active = false
+    private var bytes: [UInt8] = []
+
+    mutating func begin() { active = true; bytes.removeAll(keepingCapacity: true) }
+
+    mutating func append(_ b: UnsafeRawBufferPointer) { if active { bytes.append(contentsOf: b) } }
+
+    /// The text collected, with leading and trailing white space removed.
+    mutating func take() -> String {
+        active = false
+        var s = bytes.startIndex, e = bytes.endIndex
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+        while s < e, isSpace(bytes[s]) { s += 1 }
+        while e > s, isSpace(bytes[e - 1]) { e -= 1 }
+        var str = String(decoding: bytes[s..<e], as: UTF8.self)
+        // U+3000 (full-width space) at the ends is padding too.
+        while str.hasPrefix("\u{3000}") { str.removeFirst() }
+        while str.hasSuffix("\u{3000}") { str.removeLast() }
+        return str
+    }
+}

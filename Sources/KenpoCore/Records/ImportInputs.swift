@@ -1,0 +1,173 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A path given to `kenpo import`: an XML file, a `.xml.gz`, a folder (read recursively, in name
+/// order), or an MHLW transfer ZIP. Files are told apart by their first bytes, never their names.
+public struct ImportInput: Sendable {
+    public var path: String
+    /// Where the documents come from; nil: decided by the path (see `ImportFile.source(for:)`).
+    public var source: RecordSource?
+    public init(path: String, source: RecordSource? = nil) { self.path = path; self.source = source }
+}
+
+/// One file read by an import: a manifest input with its own record counts.
+final class ImportFile {
+    enum Container { case xml, gzip, zip(ZipArchive) }
+    let path: String
+    let container: Container
+    let bytes: Int
+    var sha256: String
+    let source: RecordSource
+    /// For a member upload: the person id of the folder it arrived in.
+    let uploader: UInt64?
+    let uploaderProblem: DocumentProblem?
+    var counts = Manifest.RecordCounts()
+    var declaredCount: Int?
+    var checkupDocuments = 0
+
+    init(path: String, container: Container, bytes: Int, sha256: String, source: RecordSource, uploader: UInt64?, uploaderProblem: DocumentProblem?) {
+        self.path = path; self.container = container; self.bytes = bytes; self.sha256 = sha256
+        self.source = source; self.uploader = uploader; self.uploaderProblem = uploaderProblem
+    }
+
+    var kind: String {
+        switch container {
+        case .xml: return "health_xml"
+        case .gzip: return "health_xml_gz"
+        case .zip: return "checkup_transfer_zip"
+        }
+    }
+
+    /// Member uploads live in `…/import/<person-id>/…`; Mynaportal pulls under a `mynaportal` folder;
+    /// everything else was handed over by an insurer.
+    static func source(for path: String) -> (RecordSource, String?) {
+        let parts = path.split(separator: "/").map(String.init)
+        if let i = parts.lastIndex(of: "import"), i < parts.count - 1 {
+            return (.memberUpload, i + 1 < parts.count - 1 ? parts[i + 1] : nil)
+        }
+        if parts.contains("mynaportal") { return (.mynaportal, nil) }
+        return (.insurer, nil)
+    }
+}
+
+/// One document to read: a whole file, or one ZIP entry.
+struct DocumentJob {
+    let file: Int
+    let entry: ZipEntry?
+    let display: String
+    /// Refused before reading (too large, unsafe entry …).
+    let refused: DocumentProblem?
+}
+
+enum ImportExpansion {
+    /// A member upload larger than this is refused (Mynaportal's own limit for an imported file).
+    static let uploadLimit = 10 * 1024 * 1024
+    /// A gzip stream or ZIP entry may not inflate beyond this (decompression bombs).
+    static let maxDecompressed = 256 * 1024 * 1024
+
+    static func expand(_ inputs: [ImportInput]) throws -> (files: [ImportFile], jobs: [DocumentJob]) {
+        var files: [ImportFile] = []
+        var jobs: [DocumentJob] = []
+        for input in inputs {
+            var paths: [String] = []
+            if FileSystem.isDirectory(input.path) {
+                walk(input.path, into: &paths)
+            } else if FileSystem.exists(input.path) {
+                paths.append(input.path)
+            } else {
+                throw KenpoError.usage("\(input.path): no such file or folder")
+            }
+            for path in paths {
+                let (inferred, folder) = ImportFile.source(for: path)
+                let source = input.source ?? inferred
+                var uploader: UInt64? = nil
+                var uploaderProblem: DocumentProblem? = nil
+                if source == .memberUpload {
+                    if let f = folder, let pid = StableHash.parseHex(f) { uploader = pid } else {
+                        uploaderProblem = DocumentProblem(.unknownPerson, "a member upload must sit in import/<person-id>/ (16 hex digits); '\(folder ?? "")' is not a person id")
+                    }
+                }
+                var st = stat()
+                guard stat(path, &st) == 0 else { throw KenpoError.io(path: path, message: "cannot read: \(String(cString: strerror(errno)))") }
+                let size = Int(st.st_size)
+                let magic = firstBytes(path, 4)
+                let fileIndex = files.count
+                if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || magic.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+                    let sha = try fileSHA256(path)
+                    do {
+                        let archive = try ZipArchive(path: path, limits: ZipLimits(maxEntryBytes: maxDecompressed, maxTotalBytes: 16 << 30, maxEntries: 200_000))
+                        files.append(ImportFile(path: path, container: .zip(archive), bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
+                        for e in archive.entries where !e.isDirectory {
+                            var refused: DocumentProblem? = e.problem.map { DocumentProblem(.archiveEntryRefused, $0) }
+                            if refused == nil, source == .memberUpload, e.uncompressedSize > uploadLimit {
+                                refused = DocumentProblem(.uploadTooLarge, "the entry inflates to \(e.uncompressedSize) bytes; a member upload may be at most 10 MB")
+                            }
+                            jobs.append(DocumentJob(file: fileIndex, entry: e, display: archive.displayName(e), refused: refused ?? uploaderProblem))
+                        }
+                    } catch let e as KenpoError {
+                        // The archive as a whole cannot be read: one rejected document.
+                        files.append(ImportFile(path: path, container: .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
+                        jobs.append(DocumentJob(file: fileIndex, entry: nil, display: path, refused: DocumentProblem(.archiveEntryRefused, e.description)))
+                    }
+                    continue
+                }
+                let gz = GzipByteSource.looksLikeGzip(magic)
+                let sha = gz ? try fileSHA256(path) : ""   // plain XML is hashed while it is parsed
+                files.append(ImportFile(path: path, container: gz ? .gzip : .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
+                var refused = uploaderProblem
+                if source == .memberUpload && size > uploadLimit {
+                    refused = DocumentProblem(.uploadTooLarge, "the file is \(size) bytes; a member upload may be at most 10 MB (10,485,760 bytes)")
+                }
+                jobs.append(DocumentJob(file: fileIndex, entry: nil, display: path, refused: refused))
+            }
+        }
+        return (files, jobs)
+    }
+
+    /// Regular files under `dir`, in name order, hidden files skipped, symbolic links not followed.
+    static func walk(_ dir: String, into out: inout [String]) {
+        for name in FileSystem.listDirectory(dir).sorted() where !name.hasPrefix(".") {
+            let p = dir + "/" + name
+            var st = stat()
+            guard lstat(p, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR { walk(p, into: &out) } else if (st.st_mode & S_IFMT) == S_IFREG { out.append(p) }
+        }
+    }
+
+    static func firstBytes(_ path: String, _ n: Int) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var b = [UInt8](repeating: 0, count: n)
+        let got = read(fd, &b, n)
+        return got > 0 ? Array(b[0..<got]) : []
+    }
+
+    static func fileSHA256(_ path: String) throws -> String {
+        let src = try FileByteSource(path: path)
+        let d = SHA256Digest()
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buf.deallocate() }
+        while true {
+            let n = try src.read(into: buf)
+            if n == 0 { break }
+            d.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+        }
+        return d.finalizeHex()
+    }
+}
+
+/// Hashes what passes through (plain XML files are hashed while parsed, not read twice).
+final class HashingByteSource: ByteSource {
+    private let inner: ByteSource
+    let digest = SHA256Digest()
+    var displayName: String { inner.displayName }
+    init(_ inner: ByteSource) { self.inner = inner }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try inner.read(into: buffer)
+        if n > 0 { digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+        return n
+    }
+}

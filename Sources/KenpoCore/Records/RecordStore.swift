@@ -1,0 +1,155 @@
+import Foundation
+
+/// How one record of this run compares with what the state already holds.
+public enum RecordChange: String, Sendable {
+    case added, replaced
+    /// Same content arrived from another source: stored once, the source list grows.
+    case sourceAdded = "source_added"
+    case unchanged
+    /// An older version of a record the state already holds in a newer one: ignored.
+    case stale
+}
+
+/// Collects one kind's records during a run and merges them into the state's tables.
+///
+/// Records are spooled to scratch files as they arrive (rows prefixed with their arrival number),
+/// so memory holds only a few numbers per record; the merge streams the previous tables once.
+final class RecordStager {
+    let kind: RecordKind
+    private var spools: [CSVWriter]
+    private let spoolPaths: [String]
+    private struct Entry {
+        var seq: Int
+        var person: UInt64
+        var content: UInt64
+        var sources: Set<RecordSource>
+        var documentDate: String
+        var file: String
+    }
+    private var staged: [UInt64: Entry] = [:]
+    private var order: [UInt64] = []
+    private var seq = 0
+    /// Records that arrived more than once in this run with the same content, or were superseded
+    /// by a later version in the same run.
+    private(set) var duplicatesInRun = 0
+    private(set) var supersededInRun = 0
+    private(set) var received = 0
+
+    init(kind: RecordKind, scratch: String) throws {
+        self.kind = kind
+        spoolPaths = kind.tables.map { scratch + "/spool-" + $0.file }
+        spools = try spoolPaths.map { try CSVWriter(path: $0) }
+    }
+
+    func add(_ r: StagedRecord, file: String) {
+        received += 1
+        seq += 1
+        if var e = staged[r.id] {
+            if e.content == r.content {
+                duplicatesInRun += 1
+                e.sources.insert(r.source)
+                staged[r.id] = e
+                return
+            }
+            // Two versions in one run: the newer document wins (arrival order when undated).
+            if !r.documentDate.isEmpty, !e.documentDate.isEmpty, r.documentDate < e.documentDate {
+                supersededInRun += 1
+                return
+            }
+            supersededInRun += 1
+        } else {
+            order.append(r.id)
+        }
+        staged[r.id] = Entry(seq: seq, person: r.person, content: r.content, sources: [r.source], documentDate: r.documentDate, file: file)
+        for (t, rows) in r.rows.enumerated() {
+            for row in rows { spools[t].row([String(seq)] + row) }
+        }
+    }
+
+    struct MergeResult {
+        var outputs: [OutputFile]
+        var changes: [RecordChange: Int]
+    }
+
+    /// Writes the merged tables into `stateDir` (previous tables from `previous`), and one line per
+    /// change to `changes`.
+    func merge(previous: (String) -> String?, stateDir: String, changes: CSVWriter) throws -> MergeResult {
+        for s in spools { _ = try s.close() }
+        var counts: [RecordChange: Int] = [:]
+        // 1. What the state holds for the ids of this run.
+        var decision: [UInt64: RecordChange] = [:]
+        var newSources: [UInt64: String] = [:]
+        if let head = previous(kind.tables[0].file) {
+            try forEachRow(head) { fields, line in
+                guard let id = StableHash.parseHex(fields[0]) else {
+                    throw KenpoError.input(path: head, line: line, message: "damaged record id; restore the previous state generation")
+                }
+                guard decision[id] == nil, let e = staged[id] else { return }
+                let prevContent = StableHash.parseHex(fields[kind.contentColumn])
+                let prevSources = RecordSource.parse(fields[kind.sourceColumn]) ?? []
+                if prevContent == e.content {
+                    let union = prevSources.union(e.sources)
+                    if union != prevSources {
+                        decision[id] = .sourceAdded
+                        newSources[id] = RecordSource.format(union)
+                    } else {
+                        decision[id] = .unchanged
+                    }
+                } else if let dc = kind.documentDateColumn, !e.documentDate.isEmpty, e.documentDate < fields[dc] {
+                    decision[id] = .stale
+                } else {
+                    decision[id] = .replaced
+                }
+            }
+        }
+        // 2. Each table: previous rows (replaced ones dropped, re-sourced ones updated), then this run's.
+        var outputs: [OutputFile] = []
+        for (t, table) in kind.tables.enumerated() {
+            let out = try CSVWriter(path: stateDir + "/" + table.file, header: table.header)
+            if let prev = previous(table.file) {
+                try forEachRow(prev) { fields, line in
+                    guard fields.count == table.header.count, let id = StableHash.parseHex(fields[0]) else {
+                        throw KenpoError.input(path: prev, line: line, message: "damaged row; restore the previous state generation")
+                    }
+                    switch decision[id] {
+                    case .replaced: return
+                    case .sourceAdded:
+                        var f = fields
+                        if let c = table.sourceColumn { f[c] = newSources[id]! }
+                        out.row(f)
+                    default: out.row(fields)
+                    }
+                }
+            }
+            try forEachRow(spoolPaths[t], header: false) { fields, _ in
+                guard let s = Int(fields[0]) , let id = StableHash.parseHex(fields[1]), let e = staged[id], e.seq == s else { return }
+                let d = decision[id] ?? .added
+                guard d == .added || d == .replaced else { return }
+                var f = Array(fields.dropFirst())
+                if let c = table.sourceColumn { f[c] = RecordSource.format(e.sources) }
+                out.row(f)
+            }
+            outputs.append(try out.close())
+        }
+        // 3. The change list, in arrival order.
+        for id in order {
+            let e = staged[id]!
+            let d = decision[id] ?? .added
+            counts[d, default: 0] += 1
+            guard d != .unchanged else { continue }
+            changes.row([kind.name, StableHash.hex(id), StableHash.hex(e.person), d.rawValue, RecordSource.format(e.sources), e.file])
+        }
+        for p in spoolPaths { unlink(p) }
+        return MergeResult(outputs: outputs, changes: counts)
+    }
+
+    private func forEachRow(_ path: String, header: Bool = true, _ body: ([String], Int) throws -> Void) throws {
+        let r = try CSVReader(path: path)
+        if header { _ = try r.next() }
+        while try r.next() {
+            if r.malformed != nil { throw KenpoError.input(path: path, line: r.line, message: "damaged CSV row; restore the previous state generation") }
+            let fields = (0..<r.fieldCount).map { String(decoding: r.fieldBytes($0), as: UTF8.self) }
+            try body(fields, r.line)
+        }
+    }
+}

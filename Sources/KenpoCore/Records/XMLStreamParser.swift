@@ -1,0 +1,238 @@
+import CLibXML2
+import Foundation
+
+/// Receives the events of one XML document from `XMLStreamParser`. Names arrive as libxml2's
+/// interned strings (valid during the call only); text arrives in pieces.
+public protocol XMLEventHandler: AnyObject {
+    func startElement(_ name: XMLName, attributes: XMLAttributes)
+    func endElement(_ name: XMLName)
+    func characters(_ bytes: UnsafeRawBufferPointer)
+}
+
+/// An element's local name and namespace URI as libxml2 hands them over (NUL-terminated UTF-8).
+public struct XMLName {
+    public let local: UnsafePointer<UInt8>
+    public let namespace: UnsafePointer<UInt8>?
+
+    /// Interned pointer identity: the same name in one document is always the same pointer.
+    public var key: UnsafeRawPointer { UnsafeRawPointer(local) }
+
+    public func localIs(_ s: StaticString) -> Bool { XMLName.equal(local, s) }
+
+    public func namespaceIs(_ s: StaticString) -> Bool {
+        guard let ns = namespace else { return false }
+        return XMLName.equal(ns, s)
+    }
+
+    public var localString: String { String(cString: local) }
+    public var namespaceString: String { namespace.map { String(cString: $0) } ?? "" }
+
+    static func equal(_ p: UnsafePointer<UInt8>, _ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        return memcmp(p, s.utf8Start, n) == 0 && p[n] == 0
+    }
+}
+
+/// SAX2 attributes: `count` quintuples of (localname, prefix, URI, value begin, value end).
+public struct XMLAttributes {
+    let base: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?
+    public let count: Int
+
+    /// The value of the attribute with this local name (any namespace), as raw bytes.
+    public func bytes(_ localName: StaticString) -> UnsafeRawBufferPointer? {
+        guard let base else { return nil }
+        for i in 0..<count {
+            guard let name = base[i * 5], XMLName.equal(name, localName),
+                  let begin = base[i * 5 + 3], let end = base[i * 5 + 4] else { continue }
+            return UnsafeRawBufferPointer(start: begin, count: end - begin)
+        }
+        return nil
+    }
+
+    public func string(_ localName: StaticString) -> String? {
+        bytes(localName).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// True when the attribute's value equals `value` exactly.
+    public func value(_ localName: StaticString, is value: StaticString) -> Bool {
+        guard let b = bytes(localName), b.count == value.utf8CodeUnitCount else { return false }
+        return memcmp(b.baseAddress!, value.utf8Start, b.count) == 0
+    }
+}
+
+/// Why a document could not be read as a whole.
+public struct XMLParseFailure: Error, Equatable {
+    public var reason: RejectReason
+    public var line: Int
+    public var message: String
+}
+
+/// Streams one XML document through libxml2's SAX2 push parser: nothing of the document is kept
+/// but what the handler keeps. Untrusted input: no network (`XML_PARSE_NONET`), no entity
+/// substitution, any DOCTYPE refused before its internal subset is read (so no entity is ever
+/// declared, let alone expanded), libxml2's depth and text-size limits left on (no `XML_PARSE_HUGE`).
+/// A document declaring Shift_JIS is read as CP932. One parser per thread; `parse` may be called
+/// for many documents in turn.
+public final class XMLStreamParser {
+    public static let chunkSize = 64 * 1024
+    private var buffer: UnsafeMutableRawBufferPointer
+    fileprivate var handler: XMLEventHandler?
+    fileprivate var ctxt: xmlParserCtxtPtr?
+    fileprivate var doctypeSeen = false
+    fileprivate var stoppedBy: XMLParseFailure?
+    fileprivate var firstError: (line: Int, message: String)?
+    private var sax = xmlSAXHandler()
+
+    private static let initialise: Void = { xmlInitParser() }()
+
+    public init() {
+        _ = Self.initialise
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
+        xmlSAXVersion(&sax, 2)
+        sax.startElementNs = kenpoStartElement
+        sax.endElementNs = kenpoEndElement
+        sax.characters = kenpoCharacters
+        sax.cdataBlock = kenpoCharacters
+        sax.internalSubset = kenpoInternalSubset
+        sax.externalSubset = nil
+        sax.ignorableWhitespace = kenpoCharacters
+        sax.serror = kenpoStructuredError
+        sax.warning = nil
+        sax.error = nil
+        sax.fatalError = nil
+        sax.comment = nil
+        sax.processingInstruction = nil
+        sax.startDocument = nil
+        sax.endDocument = nil
+        sax.setDocumentLocator = nil
+        sax.reference = nil
+        sax.entityDecl = nil
+        sax.unparsedEntityDecl = nil
+        sax.notationDecl = nil
+        sax.attributeDecl = nil
+        sax.elementDecl = nil
+        sax.resolveEntity = nil
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Options for every document: see the type's comment.
+    static let options: Int32 = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOBLANKS.rawValue)
+
+    /// Parses `source` to the end. Returns the number of bytes read; throws `XMLParseFailure` when the
+    /// document is refused or is not well-formed (truncated, malformed, wrong encoding), and
+    /// `KenpoError` when the source cannot be read.
+    @discardableResult
+    public func parse(_ source: ByteSource, handler: XMLEventHandler) throws -> Int {
+        self.handler = handler
+        doctypeSeen = false
+        stoppedBy = nil
+        firstError = nil
+        defer {
+            if let c = ctxt { xmlFreeParserCtxt(c) }
+            ctxt = nil
+            self.handler = nil
+        }
+        var total = 0
+        var n = try source.read(into: buffer)
+        total += n
+        guard n > 0 else { throw XMLParseFailure(reason: .malformedXML, line: 1, message: "the file is empty") }
+        let forceCP932 = Self.declaresShiftJIS(UnsafeRawBufferPointer(rebasing: buffer[0..<min(n, 256)]))
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        let name = source.displayName
+        ctxt = name.withCString { fname in
+            xmlCreatePushParserCtxt(&sax, me, nil, 0, fname)
+        }
+        guard let ctxt else { throw KenpoError.invariant("libxml2 could not create a parser") }
+        var opts = Self.options
+        if forceCP932 {
+            xmlCtxtResetPush(ctxt, nil, 0, name, "CP932")
+            opts |= Int32(XML_PARSE_IGNORE_ENC.rawValue)
+        }
+        xmlCtxtUseOptions(ctxt, opts)
+        // Entities are never substituted; a DOCTYPE stops the parse before any is declared.
+        ctxt.pointee.replaceEntities = 0
+        while n > 0 {
+            let rc = xmlParseChunk(ctxt, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(n), 0)
+            if rc != 0 || stoppedBy != nil { return try fail(ctxt) }
+            n = try source.read(into: buffer)
+            total += n
+        }
+        let rc = xmlParseChunk(ctxt, nil, 0, 1)
+        if rc != 0 || stoppedBy != nil || ctxt.pointee.wellFormed == 0 { return try fail(ctxt) }
+        return total
+    }
+
+    private func fail(_ ctxt: xmlParserCtxtPtr) throws -> Int {
+        if let s = stoppedBy { throw s }
+        let line: Int
+        let message: String
+        if let e = firstError {
+            line = e.line; message = e.message
+        } else if let err = xmlCtxtGetLastError(ctxt) {
+            line = Int(err.pointee.line)
+            message = err.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "not well-formed"
+        } else {
+            line = Int(xmlSAX2GetLineNumber(ctxt)); message = "not well-formed"
+        }
+        throw XMLParseFailure(reason: .malformedXML, line: max(line, 1), message: message)
+    }
+
+    /// Stops the parse from inside a handler (a refused document).
+    public func stop(_ failure: XMLParseFailure) {
+        if stoppedBy == nil { stoppedBy = failure }
+        if let c = ctxt { xmlStopParser(c) }
+    }
+
+    /// The current line (for records found inside a document).
+    public var line: Int { ctxt.map { Int(xmlSAX2GetLineNumber($0)) } ?? 0 }
+
+    /// True when the XML declaration in `head` names Shift_JIS or one of its aliases.
+    static func declaresShiftJIS(_ head: UnsafeRawBufferPointer) -> Bool {
+        var s = String(decoding: head, as: UTF8.self)
+        guard s.hasPrefix("<?xml") else { return false }
+        if let end = s.range(of: "?>") { s = String(s[..<end.lowerBound]) }
+        guard let r = s.range(of: "encoding") else { return false }
+        let rest = s[r.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "'" }
+        let enc = rest.prefix { $0 != "\"" && $0 != "'" && $0 != " " }.lowercased()
+        return ["shift_jis", "shift-jis", "sjis", "x-sjis", "windows-31j", "cp932", "ms_kanji", "csshiftjis"].contains(enc)
+    }
+}
+
+private func parser(_ ctx: UnsafeMutableRawPointer?) -> XMLStreamParser {
+    Unmanaged<XMLStreamParser>.fromOpaque(ctx!).takeUnretainedValue()
+}
+
+private let kenpoStartElement: startElementNsSAX2Func = { ctx, localname, _, uri, _, _, nbAttributes, _, attributes in
+    let p = parser(ctx)
+    guard p.stoppedBy == nil, let localname else { return }
+    p.handler?.startElement(XMLName(local: localname, namespace: uri),
+                            attributes: XMLAttributes(base: attributes, count: Int(nbAttributes)))
+}
+
+private let kenpoEndElement: endElementNsSAX2Func = { ctx, localname, _, uri in
+    let p = parser(ctx)
+    guard p.stoppedBy == nil, let localname else { return }
+    p.handler?.endElement(XMLName(local: localname, namespace: uri))
+}
+
+private let kenpoCharacters: charactersSAXFunc = { ctx, ch, len in
+    let p = parser(ctx)
+    guard p.stoppedBy == nil, let ch, len > 0 else { return }
+    p.handler?.characters(UnsafeRawBufferPointer(start: ch, count: Int(len)))
+}
+
+private let kenpoInternalSubset: internalSubsetSAXFunc = { ctx, _, _, _ in
+    let p = parser(ctx)
+    p.stop(XMLParseFailure(reason: .doctypeRefused, line: p.line,
+                           message: "the document has a DOCTYPE declaration; kenpo refuses DTDs and entities in untrusted XML"))
+}
+
+private let kenpoStructuredError: xmlStructuredErrorFunc = { ctx, error in
+    guard let ctx, let error else { return }
+    let p = parser(ctx)
+    // Warnings (level 1) do not make a document unreadable; the first error is the one to report.
+    guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue, p.firstError == nil else { return }
+    let msg = error.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "not well-formed"
+    p.firstError = (Int(error.pointee.line), msg)
+}
