@@ -56,8 +56,15 @@ public final class HealthDocumentReader: XMLEventHandler {
         }
     }
 
+    /// No real health document nests deeper; libxml2's push parser does not enforce its own limit.
+    public static let maxDepth = 256
+
     public func startElement(_ name: XMLName, attributes: XMLAttributes) {
         depth += 1
+        if depth > Self.maxDepth {
+            parser.stop(XMLParseFailure(reason: .malformedXML, line: parser.line, message: "elements nest deeper than \(Self.maxDepth) levels"))
+            return
+        }
         if depth == 1 {
             guard let type = Self.formats.first(where: { $0.recognises(name, attributes: attributes) }) else {
                 let ns = name.namespaceString

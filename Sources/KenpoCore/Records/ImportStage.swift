@@ -85,6 +85,15 @@ public final class ImportStage {
         let changes = try CSVWriter(path: try run.outputPath("record_changes.csv"),
                                     header: ["kind", "record_id", "person_id", "change", "source", "source_file"])
         for stager in stagers {
+            if stager.received == 0 {
+                // Nothing of this kind arrived: the state's tables stay as they are (carried forward).
+                for t in stager.kind.tables {
+                    let path = stateDir + "/" + t.file
+                    if !FileSystem.exists(path) { _ = try CSVWriter(path: path, header: t.header).close() }
+                    run.addOutput(try FileSystem.linkOrCopy(try Self.describe(path), to: try run.outputPath(t.file)))
+                }
+                continue
+            }
             var before: [String: String] = [:]
             for t in stager.kind.tables { before[t.file] = try run.stateFileForRewrite(t.file) }
             let merged = try stager.merge(previous: { before[$0] }, stateDir: stateDir, changes: changes)
@@ -105,6 +114,17 @@ public final class ImportStage {
         if !run.referenceTables.contains(where: { $0.name == "checkup-items" }) { run.referenceTables.append(items.manifestEntry) }
         Log.info("import: \(jobs.count) documents, \(run.summary["documents_rejected"]!) rejected; " +
                  RecordKind.all.map { k in "\(k.name) +\(run.summary["\(k.name)_added", default: 0]) ~\(run.summary["\(k.name)_replaced", default: 0])" }.joined(separator: ", "))
+    }
+
+    /// A manifest entry for an existing CSV table (rows counted, bytes hashed).
+    static func describe(_ path: String) throws -> OutputFile {
+        let digest = SHA256Digest()
+        let r = try CSVReader(path: path, digest: digest)
+        var rows = -1
+        while try r.next() { rows += 1 }
+        var st = stat()
+        stat(path, &st)
+        return OutputFile(path: path, rows: max(rows, 0), bytes: Int(st.st_size), sha256: digest.finalizeHex())
     }
 
     struct Outcome {

@@ -88,30 +88,18 @@ public final class XMLStreamParser {
     public init() {
         _ = Self.initialise
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
-        xmlSAXVersion(&sax, 2)
+        // Only kenpo's callbacks: libxml2's default SAX2 handlers expect the parser context as their
+        // user data (ours is this object) and would build entities, DTDs and trees kenpo refuses.
+        // With getEntity unset, an entity reference other than the five predefined ones is an error.
+        sax = xmlSAXHandler()
+        sax.initialized = XML_SAX2_MAGIC
         sax.startElementNs = kenpoStartElement
         sax.endElementNs = kenpoEndElement
         sax.characters = kenpoCharacters
         sax.cdataBlock = kenpoCharacters
-        sax.internalSubset = kenpoInternalSubset
-        sax.externalSubset = nil
         sax.ignorableWhitespace = kenpoCharacters
+        sax.internalSubset = kenpoInternalSubset
         sax.serror = kenpoStructuredError
-        sax.warning = nil
-        sax.error = nil
-        sax.fatalError = nil
-        sax.comment = nil
-        sax.processingInstruction = nil
-        sax.startDocument = nil
-        sax.endDocument = nil
-        sax.setDocumentLocator = nil
-        sax.reference = nil
-        sax.entityDecl = nil
-        sax.unparsedEntityDecl = nil
-        sax.notationDecl = nil
-        sax.attributeDecl = nil
-        sax.elementDecl = nil
-        sax.resolveEntity = nil
     }
 
     deinit { buffer.deallocate() }
