@@ -17,7 +17,7 @@ commands:
       run a pipeline (pipelines/*.pipeline) as one run
   eligibility [--data DIR] [--date YYYY-MM-DD] --profile NAME FILE... [--profile NAME FILE...]
       read insurer rosters into the member master
-  import [--data DIR] [--date YYYY-MM-DD] [--source insurer|mynaportal|member_upload] [--items TSV] INPUT...
+  import [--data DIR] [--date YYYY-MM-DD] [--source insurer|mynaportal|member_upload] [--items TSV] [--workers N] INPUT...
       read checkups (CDA XML, .xml.gz, MHLW transfer ZIPs), cost notices and prescriptions
       (kenpo XML, pipelines/formats/) from files or folders into the member's records
   keys [--insurer N] [--symbol S] [--number N] [--kana K] [--birth D]
@@ -74,8 +74,15 @@ func runImport(_ args: Arguments) throws -> Int32 {
     }
     let items = try CheckupItems.load(path: args.value("items") ?? "pipelines/reference/checkup-items.tsv")
     let inputs = args.files.map { ImportInput(path: $0, source: source) }
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+    if let w = args.value("workers") {
+        guard let n = Int(w), n >= 1, n <= 64 else { throw KenpoError.usage("--workers must be a whole number from 1 to 64") }
+        workers = n
+    }
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "import", runDate: try args.runDate()) { run in
-        try ImportStage(run: run, items: items).process(inputs)
+        let stage = ImportStage(run: run, items: items)
+        stage.workers = workers
+        try stage.process(inputs)
     }
     return printOutcome(outcome)
 }
@@ -144,7 +151,7 @@ func main() -> Int32 {
         case "run":
             return try runPipeline(Arguments(rest, valueOptions: ["data", "date"]))
         case "import":
-            return try runImport(Arguments(rest, valueOptions: ["data", "date", "source", "items"]))
+            return try runImport(Arguments(rest, valueOptions: ["data", "date", "source", "items", "workers"]))
         case "keys":
             return try runKeys(Arguments(rest, valueOptions: ["insurer", "symbol", "number", "kana", "birth"]))
         case "generate":

@@ -93,6 +93,11 @@ struct CheckupDocumentTests {
              type: .notMeasured, nullFlavor: "NI"),
         Case(xml: #"<observation negationInd="true"><code code="3C015000002327101"/></observation>"#,
              type: .notDone),
+        // Beyond the measurable range, as the MHLW reference software writes it: the value, then H/L.
+        Case(xml: #"<observation><code code="3F015000002327101"/><value xsi:type="PQ" value="2000" unit="mg/dl"/><value xsi:type="CD" code="H" codeSystem="2.16.840.1.113883.5.83" displayName="以上"/></observation>"#,
+             type: .pq, value: "2000", unit: "mg/dl", outOfRange: "H"),
+        Case(xml: #"<observation><code code="3C015000002327101"/><value xsi:type="CD" code="L" codeSystem="2.16.840.1.113883.5.83" displayName="以下"/></observation>"#,
+             type: .pq, outOfRange: "L"),
         Case(xml: #"<observation><code code="3F015000002327101"/><value xsi:type="IVL_PQ"><low value="1000" unit="mg/dl"/></value></observation>"#,
              type: .pq, value: "1000", unit: "mg/dl", outOfRange: "H"),
         Case(xml: #"<observation><code code="3C015000002327101"/><value xsi:type="IVL_PQ"><high value="0.10" unit="mg/dl"/></value></observation>"#,

@@ -163,6 +163,16 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
                 open[i].inValue = true
                 var type = attributes.string("type") ?? ""
                 if let colon = type.lastIndex(of: ":") { type = String(type[type.index(after: colon)...]) }
+                // Beyond the measurable range (入力最大値以上 / 入力最小値以下), as the MHLW reference
+                // software writes it: the measured PQ (since FY2013; some institutions omit it), then a
+                // CD value H or L in HL7's ObservationInterpretation code system.
+                if type != "PQ", attributes.value("codeSystem", is: "2.16.840.1.113883.5.83"),
+                   attributes.value("code", is: "H") || attributes.value("code", is: "L") {
+                    open[i].result.outOfRange = attributes.string("code")!
+                    open[i].valueType = "PQ"
+                    open[i].inValue = false
+                    return
+                }
                 open[i].valueType = type
                 if let nf = attributes.string("nullFlavor") { open[i].result.nullFlavor = nf }
                 switch type {

@@ -45,8 +45,11 @@ public final class HealthDocumentReader: XMLEventHandler {
             try parser.parse(source, handler: self)
         } catch let f as XMLParseFailure {
             return .failure(DocumentProblem(f.reason, line: f.line, f.message))
+        } catch let p as DocumentProblem {
+            return .failure(p)   // refused by the source (size limit)
         } catch let e as KenpoError {
-            return .failure(DocumentProblem(.malformedXML, line: 0, e.description))
+            // The bytes could not be read: a damaged ZIP entry or gzip stream, a decompression bomb.
+            return .failure(DocumentProblem(.archiveEntryRefused, line: 0, e.description))
         } catch {
             return .failure(DocumentProblem(.malformedXML, line: 0, "\(error)"))
         }

@@ -171,3 +171,22 @@ final class HashingByteSource: ByteSource {
         return n
     }
 }
+
+/// Refuses to deliver more than `limit` bytes: a member upload inflating beyond 10 MB is refused
+/// as such, whatever container it came in.
+final class LimitedByteSource: ByteSource {
+    private let inner: ByteSource
+    private let limit: Int
+    private let problem: DocumentProblem
+    private var delivered = 0
+    var displayName: String { inner.displayName }
+    init(_ inner: ByteSource, limit: Int, problem: DocumentProblem) {
+        self.inner = inner; self.limit = limit; self.problem = problem
+    }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try inner.read(into: buffer)
+        delivered += n
+        if delivered > limit { throw problem }
+        return n
+    }
+}

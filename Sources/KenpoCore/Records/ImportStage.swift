@@ -137,17 +137,20 @@ public final class ImportStage {
         if let refused = job.refused { return Outcome(result: .failure(refused), sha256: nil) }
         let file = files[job.file]
         do {
+            let upload = file.source == .memberUpload
+            let tooLarge = DocumentProblem(.uploadTooLarge, "the document is larger than 10 MB once decompressed; a member upload may be at most 10 MB")
+            func limited(_ s: ByteSource) -> ByteSource {
+                upload ? LimitedByteSource(s, limit: ImportExpansion.uploadLimit, problem: tooLarge) : s
+            }
             switch file.container {
             case .xml:
                 let src = HashingByteSource(try FileByteSource(path: file.path))
-                let r = reader.read(src)
+                let r = reader.read(limited(src))
                 return Outcome(result: r, sha256: src.digest.finalizeHex())
             case .gzip:
-                let limit = file.source == .memberUpload ? ImportExpansion.uploadLimit : ImportExpansion.maxDecompressed
-                let r = reader.read(try GzipByteSource(path: file.path, maxBytes: limit))
-                return Outcome(result: r, sha256: nil)
+                return Outcome(result: reader.read(limited(try GzipByteSource(path: file.path, maxBytes: ImportExpansion.maxDecompressed))), sha256: nil)
             case .zip(let archive):
-                return Outcome(result: reader.read(try archive.open(job.entry!)), sha256: nil)
+                return Outcome(result: reader.read(limited(try archive.open(job.entry!))), sha256: nil)
             }
         } catch let e as KenpoError {
             return Outcome(result: .failure(DocumentProblem(.archiveEntryRefused, e.description)), sha256: nil)
