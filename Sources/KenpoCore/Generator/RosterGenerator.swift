@@ -53,6 +53,13 @@ public enum RosterGenerator {
     public static let version = 2
 
     public static func generate(_ options: GeneratorOptions) throws -> [GeneratedFile] {
+        try generate(options, onSubject: nil)
+    }
+
+    /// As `generate(_:)`, and calls `onSubject` for every valid row written (faulty rows are not
+    /// reported), in roster order, profile by profile. The roster bytes are the same as without it.
+    public static func generate(_ options: GeneratorOptions,
+                                onSubject: ((HealthRecordSubject) throws -> Void)?) throws -> [GeneratedFile] {
         guard !options.profiles.isEmpty else { throw KenpoError.usage("the generator needs at least one insurer profile") }
         guard options.members >= 0 else { throw KenpoError.usage("the number of members must not be negative") }
         guard options.faultyShare >= 0, options.faultyShare <= 1 else {
@@ -81,9 +88,16 @@ public enum RosterGenerator {
             }
             let run = try ProfileGeneration(profile: profile, rows: rows, faulty: faulty, seed: options.seed,
                                             runDate: options.runDate, directory: dir)
-            files.append(contentsOf: try run.generate())
+            files.append(contentsOf: try run.generate(onSubject: onSubject))
         }
         return files
+    }
+
+    /// The valid persons `generate(options)` writes (faulty rows left out), in roster order, profile by
+    /// profile, without writing any file: the same persons, card details and readings as the roster for
+    /// the same options. Lazy: one household at a time.
+    public static func subjects(_ options: GeneratorOptions) -> RosterSubjects {
+        RosterSubjects(options: options)
     }
 
     @inline(__always)
@@ -99,6 +113,45 @@ public enum RosterGenerator {
         case .eraKanji: return ["平成31年5月1日", "令和5年2月30日", "昭和64年1月8日"]
         case .eraLetter: return ["H31.05.01", "R05.02.30", "S64.01.08"]
         case .eraCode: return ["4310501", "5050230", "3640108"]
+        }
+    }
+}
+
+/// The valid roster persons of `RosterGenerator.subjects(_:)`.
+public struct RosterSubjects: Sequence {
+    let options: GeneratorOptions
+
+    public func makeIterator() -> Iterator { Iterator(options: options) }
+
+    public struct Iterator: IteratorProtocol {
+        let options: GeneratorOptions
+        private var profileIndex = 0
+        private var rowsBefore = 0
+        private var current: ProfileGeneration?
+
+        init(options: GeneratorOptions) { self.options = options }
+
+        public mutating func next() -> HealthRecordSubject? {
+            let count = options.profiles.count
+            let totalFaulty = Int((Double(options.members) * options.faultyShare).rounded())
+            while true {
+                if let run = current {
+                    while let (record, fault) = run.nextRow() {
+                        if fault == nil { return run.subject(record) }
+                    }
+                    current = nil
+                }
+                guard profileIndex < count, options.members >= 0 else { return nil }
+                let i = profileIndex
+                profileIndex += 1
+                let rows = options.members / count + (i < options.members % count ? 1 : 0)
+                let faulty = RosterGenerator.faultyShareOf(totalFaulty, upTo: rowsBefore + rows, of: options.members)
+                    - RosterGenerator.faultyShareOf(totalFaulty, upTo: rowsBefore, of: options.members)
+                rowsBefore += rows
+                // Only opening output files can throw; none are opened here.
+                current = try? ProfileGeneration(profile: options.profiles[i], rows: rows, faulty: faulty,
+                                                 seed: options.seed, runDate: options.runDate, directory: "")
+            }
         }
     }
 }
@@ -145,6 +198,11 @@ private struct PersonRecord {
     var formerNumber = ""
     /// Whether this person is on the mailing list.
     var mailed = false
+    // Canonical values for `HealthRecordSubject` (not written to the roster).
+    var birthDay = 0
+    var male = false
+    /// Full-width katakana reading, surname U+3000 given name.
+    var kanaFull = ""
 }
 
 /// A card symbol (記号) and how numbers under it are spelled.
@@ -362,7 +420,7 @@ private final class ProfileGeneration {
 
     // MARK: generation
 
-    func generate() throws -> [GeneratedFile] {
+    func generate(onSubject: ((HealthRecordSubject) throws -> Void)? = nil) throws -> [GeneratedFile] {
         let rosterPath = directory + "/roster.csv"
         let mailingPath = directory + "/mailing.csv"
         let rejectsPath = directory + "/expected_rejects.csv"
@@ -385,32 +443,17 @@ private final class ProfileGeneration {
         rejects.write(Array("line,reason_code\n".utf8))
 
         var mailed = 0
-        var faultyWritten = 0
-        // Faulty rows at evenly spread positions: row i is faulty when ⌊((i+1)·F + n/2) / n⌋ grows.
-        let n = rows, f = faulty, half = rows / 2
-        for i in 0..<n {
+        while let (record, fault) = nextRow() {
             line += 1
-            let isFaulty = f > 0 && ((i + 1) * f + half) / n > (i * f + half) / n
-            if isFaulty {
-                let (record, fault) = makeFaulty()
-                writeRoster(record, to: roster)
+            writeRoster(record, to: roster)
+            if let fault {
                 rejects.write(Array("\(line),\(fault.reason.rawValue)\n".utf8))
-                faultyWritten += 1
             } else {
-                if pendingIndex >= pending.count {
-                    // Room for the household: the good rows still to come.
-                    let faultyLeft = f - faultyWritten
-                    let goodLeft = (n - i) - faultyLeft
-                    makeHousehold(maxSize: max(1, goodLeft))
-                }
-                let record = pending[pendingIndex]
-                pendingIndex += 1
-                writeRoster(record, to: roster)
                 if record.mailed {
                     writeMailing(record, to: mailing)
                     mailed += 1
                 }
-                remember(record)
+                if let onSubject { try onSubject(subject(record)) }
             }
         }
         try roster.close()
@@ -418,10 +461,45 @@ private final class ProfileGeneration {
         try rejects.close()
         ok = true
         return [
-            GeneratedFile(profile: profile.name, kind: "roster", path: rosterPath, rows: n, faultyRows: faultyWritten),
+            GeneratedFile(profile: profile.name, kind: "roster", path: rosterPath, rows: rows, faultyRows: faultyWritten),
             GeneratedFile(profile: profile.name, kind: "mailing", path: mailingPath, rows: mailed, faultyRows: 0),
             GeneratedFile(profile: profile.name, kind: "expected_rejects", path: rejectsPath, rows: faultyWritten, faultyRows: faultyWritten),
         ]
+    }
+
+    // Row sequencing, shared by the file writer and `RosterGenerator.subjects`.
+    var rowIndex = 0
+    var faultyWritten = 0
+
+    /// The next roster row (nil after the last) and its fault, if it is a faulty row. Faulty rows sit at
+    /// evenly spread positions: row i is faulty when ⌊((i+1)·F + n/2) / n⌋ grows.
+    func nextRow() -> (PersonRecord, Fault?)? {
+        let n = rows, f = faulty, half = rows / 2
+        guard rowIndex < n else { return nil }
+        let i = rowIndex
+        rowIndex += 1
+        let isFaulty = f > 0 && ((i + 1) * f + half) / n > (i * f + half) / n
+        if isFaulty {
+            let (record, fault) = makeFaulty()
+            faultyWritten += 1
+            return (record, fault)
+        }
+        if pendingIndex >= pending.count {
+            // Room for the household: the good rows still to come.
+            let faultyLeft = f - faultyWritten
+            let goodLeft = (n - i) - faultyLeft
+            makeHousehold(maxSize: max(1, goodLeft))
+        }
+        let record = pending[pendingIndex]
+        pendingIndex += 1
+        remember(record)
+        return (record, nil)
+    }
+
+    func subject(_ r: PersonRecord) -> HealthRecordSubject {
+        HealthRecordSubject(profile: profile.name, insurerNumber: r.insurerNumber, symbol: r.symbol, number: r.number,
+                        branch: r.branch, kana: r.kanaFull, birthDate: CalendarDate.fromDaysSinceEpoch(r.birthDay),
+                        male: r.male, memberRef: r.memberRef)
     }
 
     func remember(_ r: PersonRecord) {
@@ -521,6 +599,9 @@ private final class ProfileGeneration {
             r.kanji = surname.kanji + "\u{3000}" + given.kanji
             r.kana = surnameKana[surnameIndex] + kanaSpace + (p.male ? maleKana[p.given] : femaleKana[p.given])
             r.birth = date(p.birth)
+            r.birthDay = p.birth
+            r.male = p.male
+            r.kanaFull = surname.kana + "\u{3000}" + given.kana
             r.sex = p.male ? sexRaw.male : sexRaw.female
             if let s = relSpecial, special {
                 r.relationship = p.rel == 0 ? s.insured : s.dependant
