@@ -23,7 +23,15 @@ commands:
   keys [--insurer N] [--symbol S] [--number N] [--kana K] [--birth D]
       print the registration match keys for these values, keyed as a roster row would be
   generate --members N --seed S --out DIR [--profile NAME]... [--faulty FRACTION] [--date YYYY-MM-DD]
-      write deterministic synthetic rosters and mailing lists
+             [--health [--checkup-share F] [--checkup-years N]]
+      write deterministic synthetic rosters and mailing lists; with --health also checkups (hc08 CDA),
+      transfer ZIPs, cost notices and prescriptions for the generated members
+  codes [--data DIR] [--date YYYY-MM-DD] [--key-file F] [--print-encoding cp932|utf-8] --profile NAME MAILING...
+      issue checkup-viewing codes for insurer mailing lists: print file, vendor manifest, proof sheet
+  reissue [--data DIR] [--date YYYY-MM-DD] [--key-file F] [--print-encoding cp932|utf-8] REQUESTS...
+      reissue codes for lost postcards (support-desk CSV); the previous code is revoked
+  barcode POSTAL_CODE ADDRESS
+      print the Japan Post customer barcode of one address
   version
 
 --data defaults to ./var; --date (the run date) defaults to today in Japan.
@@ -130,10 +138,94 @@ func runGenerate(_ args: Arguments) throws -> Int32 {
         guard !names.isEmpty else { throw KenpoError.usage("no profiles found in pipelines/profiles; name one with --profile") }
     }
     let profiles = try names.map { try InsurerProfile.resolve($0) }
-    let files = try RosterGenerator.generate(GeneratorOptions(
-        members: members, seed: seed, faultyShare: faulty, runDate: try args.runDate(), profiles: profiles, outDirectory: out))
-    for f in files { print("\(f.path): \(f.rows) rows (\(f.faultyRows) faulty)") }
+    let options = GeneratorOptions(
+        members: members, seed: seed, faultyShare: faulty, runDate: try args.runDate(), profiles: profiles, outDirectory: out)
+    var files: [GeneratedFile]
+    if args.flags.contains("health") {
+        // Checkups, transfer ZIPs, cost notices and prescriptions for the valid members, in one pass.
+        var health = HealthRecordOptions(seed: seed, runDate: options.runDate, outDirectory: out)
+        if let s = args.value("checkup-share") {
+            guard let v = Double(s), (0...1).contains(v) else { throw KenpoError.usage("--checkup-share must lie between 0 and 1") }
+            health.checkupShare = v
+        }
+        if let y = args.value("checkup-years") {
+            guard let v = Int(y), v >= 1, v <= 20 else { throw KenpoError.usage("--checkup-years must be 1 to 20") }
+            health.checkupYears = v
+        }
+        let generator = try HealthRecordGenerator(health)
+        files = try RosterGenerator.generate(options, onSubject: { try generator.add($0) })
+        files += try generator.finish()
+    } else {
+        files = try RosterGenerator.generate(options)
+    }
+    for f in files { print("\(f.path): \(f.rows) rows\(f.faultyRows > 0 ? " (\(f.faultyRows) faulty)" : "")") }
     return 0
+}
+
+/// Options shared by `codes` and `reissue`: the key (no key, no codes), the print encoding, insurer names.
+func codesOptions(_ args: Arguments) throws -> CodesOptions {
+    var o = CodesOptions(key: try CodeKey.resolve(keyFile: args.value("key-file")))
+    switch args.value("print-encoding")?.lowercased() {
+    case nil, "cp932", "shift_jis", "sjis": o.printEncoding = .cp932
+    case "utf-8", "utf8": o.printEncoding = .utf8
+    case let e?: throw KenpoError.usage("--print-encoding '\(e)' must be cp932 or utf-8")
+    }
+    for name in FileSystem.listDirectory("pipelines/profiles") where name.hasSuffix(".profile") {
+        if let p = try? InsurerProfile.load(path: "pipelines/profiles/" + name), let n = p.insurerNumber { o.insurerNames[n] = p.displayName }
+    }
+    // Test hook (documented): die after staging, before the commit, as a crash would.
+    o.failBeforePublish = ProcessInfo.processInfo.environment["KENPO_FAIL_BEFORE_PUBLISH"] == "1"
+    return o
+}
+
+func runCodeBatch(_ args: Arguments, stage: String, input: CodeBatchInput, options: CodesOptions) throws -> Int32 {
+    do {
+        let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: stage, runDate: try args.runDate()) { run in
+            try CodesStage(run: run, options: options).process(input)
+        }
+        let code = printOutcome(outcome)
+        let m = outcome.manifest
+        if let n = m.summary["postcards"] {
+            print("  postcards: \(n)" + (n > 0 ? ", sequence \(m.summary["first_sequence"] ?? 0)–\(m.summary["last_sequence"] ?? 0)" : "")
+                  + "; codes superseded \(m.summary["codes_superseded"] ?? 0), revoked \(m.summary["codes_revoked"] ?? 0), active \(m.summary["codes_active"] ?? 0)")
+        }
+        return code
+    } catch let done as BatchAlreadyIssued {
+        print(done.description)
+        return 0
+    }
+}
+
+func runCodes(_ args: Arguments) throws -> Int32 {
+    let groups = try args.filesByProfile()
+    guard !groups.isEmpty else { throw KenpoError.usage("codes needs --profile NAME MAILING...\n\n" + usage) }
+    let lists = try groups.flatMap { g in
+        let profile = try InsurerProfile.resolve(g.profile)
+        return g.files.map { (profile: profile, path: $0) }
+    }
+    let options = try codesOptions(args)
+    return try runCodeBatch(args, stage: "codes", input: .mailing(lists), options: options)
+}
+
+func runReissue(_ args: Arguments) throws -> Int32 {
+    guard !args.files.isEmpty else { throw KenpoError.usage("reissue needs at least one request file\n\n" + usage) }
+    let options = try codesOptions(args)
+    return try runCodeBatch(args, stage: "reissue", input: .reissue(args.files), options: options)
+}
+
+func runBarcode(_ args: Arguments) throws -> Int32 {
+    guard args.files.count == 2 else { throw KenpoError.usage("barcode needs POSTAL_CODE ADDRESS, e.g. kenpo barcode 263-0023 千葉市稲毛区緑町3丁目30-8 郵便ビル403号") }
+    do {
+        let b = try CustomerBarcode.encode(postalCode: args.files[0], address: args.files[1])
+        print("postal_code: \(b.postalCode)")
+        print("address_number: \(b.addressNumber)")
+        print("data_characters: \(b.dataString)")
+        print("check_character: \(b.checkCharacter)")
+        print("bars: \(b.bars)")
+        return 0
+    } catch let e as InvalidPostalCode {
+        throw KenpoError.usage(e.description)
+    }
 }
 
 func main() -> Int32 {
@@ -155,7 +247,13 @@ func main() -> Int32 {
         case "keys":
             return try runKeys(Arguments(rest, valueOptions: ["insurer", "symbol", "number", "kana", "birth"]))
         case "generate":
-            return try runGenerate(Arguments(rest, valueOptions: ["members", "seed", "out", "profile", "faulty", "date"]))
+            return try runGenerate(Arguments(rest, valueOptions: ["members", "seed", "out", "profile", "faulty", "date", "checkup-share", "checkup-years"], flagOptions: ["health"]))
+        case "codes":
+            return try runCodes(Arguments(rest, valueOptions: ["data", "date", "profile", "key-file", "print-encoding"]))
+        case "reissue":
+            return try runReissue(Arguments(rest, valueOptions: ["data", "date", "key-file", "print-encoding"]))
+        case "barcode":
+            return try runBarcode(Arguments(rest, valueOptions: []))
         case "version", "--version":
             print("kenpo \(KenpoVersion.current)")
             return 0

@@ -91,7 +91,7 @@ public final class EligibilityStage {
                 case .rejected(let p, let line, let key, let raw):
                     protect(reader.bestEffortIdentity(), profile: profile)
                     reject(p, line: line, key: key, raw: raw)
-                case .accepted(var row, let line):
+                case .accepted(let row, let line):
                     if let earlier = duplicate(of: row.member, input: inputIndex, line: line) {
                         let p = RowProblem(reason: .duplicatePerson, field: nil, value: "",
                                            detail: "the same person as line \(earlier.1) of \(inputPaths[earlier.0])")
