@@ -3,6 +3,7 @@
 //
 //   swift build -c release && swift run -c release kenpo-bench [--rows 1000000] [--seed 42] [--dir bench-data]
 //       [--profile sample-kamome] [--runs 1] [--generate-only] [--no-python]
+//   swift run -c release kenpo-bench import [--mb 1024]     (checkup import: ImportBench.swift)
 //
 // Each implementation runs as a child process, pinned to CPU 0 with taskset when it exists; wall time
 // comes from a monotonic clock and peak RSS from wait4's ru_maxrss.
@@ -106,8 +107,8 @@ func findExecutable(_ name: String) -> String? {
 let tasksetPath = findExecutable("taskset")
 
 /// Runs `argv` (argv[0] a path) with stdout and stderr sent to files, pinned to CPU 0 when taskset exists.
-func measure(_ argv: [String], stdoutPath: String, stderrPath: String) -> Measurement {
-    let full = (tasksetPath.map { [$0, "-c", "0"] } ?? []) + argv
+func measure(_ argv: [String], stdoutPath: String, stderrPath: String, pin: Bool = true) -> Measurement {
+    let full = (pin ? (tasksetPath.map { [$0, "-c", "0"] } ?? []) : []) + argv
     var fileActions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&fileActions)
     defer { posix_spawn_file_actions_destroy(&fileActions) }
@@ -175,6 +176,7 @@ func nowText() -> String {
 
 // MARK: - main
 
+if CommandLine.arguments.dropFirst().first == "import" { runImportBench(Array(CommandLine.arguments.dropFirst(2))) }
 let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
 let profile: InsurerProfile
 do { profile = try InsurerProfile.resolve(options.profile) } catch {

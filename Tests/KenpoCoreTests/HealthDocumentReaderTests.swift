@@ -284,3 +284,19 @@ struct UnitSpellingTests {
     ])
     func spelling(_ raw: String, _ expected: String) { #expect(UnitSpelling.normalise(raw) == expected) }
 }
+
+struct ImportSourceTests {
+    @Test("the folder decides the source", arguments: [
+        ("inbox/import/1d18ed023e17ccd0/a.xml", "member_upload", "1d18ed023e17ccd0"),
+        ("/srv/kenpo/inbox/import/1d18ed023e17ccd0/sub/a.xml", "member_upload", "1d18ed023e17ccd0"),
+        ("inbox/import/a.xml", "member_upload", ""),                 // an upload without its person: refused later
+        ("bench-data/import/sample-kamome/checkups/a.xml", "insurer", ""),   // a folder merely named import
+        ("inbox/mynaportal/p/a.xml", "mynaportal", ""),
+        ("inbox/insurer/kamome/transfer.zip", "insurer", ""),
+    ])
+    func source(_ path: String, _ source: String, _ person: String) {
+        let (s, p) = ImportFile.source(for: path)
+        #expect(s.rawValue == source)
+        #expect((p ?? "") == person)
+    }
+}

@@ -63,7 +63,7 @@ struct HealthRecordGeneratorTests {
             let batch = Array(paths[start..<min(start + 200, paths.count)])
             start += batch.count
             let log = NSTemporaryDirectory() + "kenpo-xmllint-\(UUID().uuidString).log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             defer { try? FileManager.default.removeItem(atPath: log) }
             let handle = FileHandle(forWritingAtPath: log)!
             let p = Process()

@@ -30,6 +30,12 @@ public enum RejectReason: String, CaseIterable, Sendable {
     case archiveEntryRefused = "ARCHIVE_ENTRY_REFUSED" // ZIP entry escaping its folder, symlink, encrypted, too large …
     case unknownPerson = "PERSON_UNKNOWN"              // the card details name nobody in the member master
     case identityMismatch = "IDENTITY_MISMATCH"        // a member upload for someone other than the uploader
+    // Checkup-viewing codes and postcards.
+    case personNotEligible = "PERSON_NOT_ELIGIBLE"     // in the master, but not active (pending, disqualified, left)
+    case addressUnusable = "ADDRESS_UNUSABLE"          // postal code not 7 digits, empty address, or too long for the card
+    case addressNotPrintable = "ADDRESS_NOT_PRINTABLE" // a character of the address CP932 cannot print, no substitute
+    case nameNotPrintable = "NAME_NOT_PRINTABLE"       // a character of the name CP932 cannot print, no substitute; or too long
+    case requestInvalid = "REQUEST_INVALID"            // a mailing-list row or reissue request that cannot be read (card, person id, ticket)
 
     /// A short English message; the record-specific detail is appended by the caller.
     public var summary: String {
@@ -60,6 +66,11 @@ public enum RejectReason: String, CaseIterable, Sendable {
         case .archiveEntryRefused: return "the archive entry cannot be read safely"
         case .unknownPerson: return "the card details do not belong to anyone in the member master"
         case .identityMismatch: return "the document is for someone other than the member it arrived for"
+        case .personNotEligible: return "the member is not eligible on the run date (not yet qualified, disqualified or left)"
+        case .addressUnusable: return "the postal address cannot be used on a postcard"
+        case .addressNotPrintable: return "the address holds a character the print file (CP932) cannot carry"
+        case .nameNotPrintable: return "the name cannot be printed on the postcard"
+        case .requestInvalid: return "the request cannot be read"
         }
     }
 
@@ -92,6 +103,11 @@ public enum RejectReason: String, CaseIterable, Sendable {
         case .archiveEntryRefused: return "ZIP内のファイルを安全に読み取れません"
         case .unknownPerson: return "保険証情報に一致する加入者がいません"
         case .identityMismatch: return "本人以外のデータです"
+        case .personNotEligible: return "処理日時点で資格がありません（資格取得前・資格喪失・脱退）"
+        case .addressUnusable: return "郵便番号（7桁）または住所がはがきに使えません"
+        case .addressNotPrintable: return "住所に印刷できない文字（CP932外・代替字なし）があります"
+        case .nameNotPrintable: return "氏名がはがきに印刷できません（CP932外の文字、または長すぎます）"
+        case .requestInvalid: return "依頼内容が読み取れません"
         }
     }
 }

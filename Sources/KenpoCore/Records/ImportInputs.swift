@@ -40,13 +40,15 @@ final class ImportFile {
         }
     }
 
-    /// Member uploads live in `…/import/<person-id>/…`; Mynaportal pulls under a `mynaportal` folder;
-    /// everything else was handed over by an insurer.
+    /// Member uploads live in `…/import/<person-id>/…` (a 16-hex person id); a file directly in an
+    /// inbox's `import/` folder is an upload without its person (refused). Mynaportal pulls sit under a
+    /// `mynaportal` folder; everything else was handed over by an insurer.
     static func source(for path: String) -> (RecordSource, String?) {
         let parts = path.split(separator: "/").map(String.init)
-        if let i = parts.lastIndex(of: "import"), i < parts.count - 1 {
-            return (.memberUpload, i + 1 < parts.count - 1 ? parts[i + 1] : nil)
+        for i in stride(from: parts.count - 3, through: 0, by: -1) where parts[i] == "import" {
+            if StableHash.parseHex(parts[i + 1]) != nil { return (.memberUpload, parts[i + 1]) }
         }
+        if parts.count >= 3, parts[parts.count - 2] == "import", parts[parts.count - 3] == "inbox" { return (.memberUpload, nil) }
         if parts.contains("mynaportal") { return (.mynaportal, nil) }
         return (.insurer, nil)
     }

@@ -22,53 +22,31 @@ public final class ImportStage {
         Log.info("import: \(jobs.count) documents in \(files.count) files; member master has \(directory.count) members")
         try FileSystem.makeDirectory(run.scratch)
         let stagers = try RecordKind.all.map { try RecordStager(kind: $0, scratch: run.scratch) }
-        let checkups = stagers[0], notices = stagers[1], prescriptions = stagers[2]
         var docKinds: [String: Int] = [:]
         var results = 0
         let items = self.items
 
+        // Workers parse, attach and build the records (the member directory is only read); the
+        // consumer, in input order, keeps the books and stages the records.
         try OrderedParallelMap.run(count: jobs.count, workers: workers, makeWorker: {
             let reader = HealthDocumentReader()
-            return { i in Self.read(jobs[i], files: files, reader: reader) }
+            return { i in Self.prepare(Self.read(jobs[i], files: files, reader: reader), job: jobs[i], file: files[jobs[i].file], directory: directory, items: items) }
         }, consume: { i, outcome in
             let job = jobs[i]
             let file = files[job.file]
             file.counts.read += 1
             if let sha = outcome.sha256 { file.sha256 = sha }
-            func reject(_ p: DocumentProblem, key: String = "") {
+            switch outcome.prepared {
+            case .failure(let p):
                 file.counts.rejected += 1
-                run.rejects.add(file: job.display, line: p.line, key: key, reason: p.reason, message: p.reason.summary + ": " + p.message)
-            }
-            let doc: HealthDocument
-            switch outcome.result {
-            case .failure(let p): reject(p); return
-            case .success(let d): doc = d
-            }
-            if case .transferIndex(let t) = doc {
-                if t.kind == .index { file.declaredCount = t.count }
+                run.rejects.add(file: job.display, line: p.line, key: outcome.key, reason: p.reason, message: p.reason.summary + ": " + p.message)
+            case .success(let prepared):
                 file.counts.accepted += 1
-                docKinds[doc.kind, default: 0] += 1
-                return
-            }
-            let subject = doc.subject!
-            let key = "\(subject.insurerNumber):\(subject.symbol):\(subject.number)"
-            let person: UInt64
-            switch MemberDirectory.keys(subject).flatMap({ directory.resolve($0, uploadedBy: file.source == .memberUpload ? file.uploader : nil) }) {
-            case .failure(let p): reject(p, key: key); return
-            case .success(let pid): person = pid
-            }
-            file.counts.accepted += 1
-            docKinds[doc.kind, default: 0] += 1
-            switch doc {
-            case .checkup(let c):
-                file.checkupDocuments += 1
-                results += c.results.count
-                checkups.add(RecordRows.checkup(c, person: person, source: file.source, file: job.display, items: items), file: job.display)
-            case .costNotices(let n):
-                for r in RecordRows.costNotices(n, person: person, source: file.source, file: job.display) { notices.add(r, file: job.display) }
-            case .prescriptions(let p):
-                for r in RecordRows.prescriptions(p, person: person, source: file.source, file: job.display) { prescriptions.add(r, file: job.display) }
-            case .transferIndex: break
+                docKinds[prepared.kind, default: 0] += 1
+                if let declared = prepared.declaredCount { file.declaredCount = declared }
+                if prepared.kind == "checkup" { file.checkupDocuments += 1 }
+                results += prepared.results
+                for (k, r) in prepared.records { stagers[k].add(r, file: job.display) }
             }
         })
 
@@ -130,6 +108,51 @@ public final class ImportStage {
     struct Outcome {
         var result: Result<HealthDocument, DocumentProblem>
         var sha256: String?
+    }
+
+    /// A document made ready to stage: its records per kind (index into `RecordKind.all`).
+    struct Prepared {
+        var kind: String
+        var declaredCount: Int?
+        var results = 0
+        var records: [(Int, StagedRecord)] = []
+    }
+
+    struct PreparedOutcome {
+        var prepared: Result<Prepared, DocumentProblem>
+        var sha256: String?
+        var key = ""
+    }
+
+    /// Attaches a read document to its member and builds its records (on a worker thread).
+    static func prepare(_ o: Outcome, job: DocumentJob, file: ImportFile, directory: MemberDirectory, items: CheckupItems) -> PreparedOutcome {
+        let doc: HealthDocument
+        switch o.result {
+        case .failure(let p): return PreparedOutcome(prepared: .failure(p), sha256: o.sha256)
+        case .success(let d): doc = d
+        }
+        if case .transferIndex(let t) = doc {
+            return PreparedOutcome(prepared: .success(Prepared(kind: doc.kind, declaredCount: t.kind == .index ? t.count : nil)), sha256: o.sha256)
+        }
+        let subject = doc.subject!
+        let key = "\(subject.insurerNumber):\(subject.symbol):\(subject.number)"
+        let person: UInt64
+        switch MemberDirectory.keys(subject).flatMap({ directory.resolve($0, uploadedBy: file.source == .memberUpload ? file.uploader : nil) }) {
+        case .failure(let p): return PreparedOutcome(prepared: .failure(p), sha256: o.sha256, key: key)
+        case .success(let pid): person = pid
+        }
+        var p = Prepared(kind: doc.kind)
+        switch doc {
+        case .checkup(let c):
+            p.results = c.results.count
+            p.records = [(0, RecordRows.checkup(c, person: person, source: file.source, file: job.display, items: items))]
+        case .costNotices(let n):
+            p.records = RecordRows.costNotices(n, person: person, source: file.source, file: job.display).map { (1, $0) }
+        case .prescriptions(let rx):
+            p.records = RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display).map { (2, $0) }
+        case .transferIndex: break
+        }
+        return PreparedOutcome(prepared: .success(p), sha256: o.sha256, key: key)
     }
 
     /// Reads one document on a worker thread.

@@ -103,31 +103,33 @@ final class RecordStager {
             }
         }
         // 2. Each table: previous rows (replaced ones dropped, re-sourced ones updated), then this run's.
+        // Rows are copied field by field as bytes: no String per field (these tables are the big ones).
         var outputs: [OutputFile] = []
         for (t, table) in kind.tables.enumerated() {
             let out = try CSVWriter(path: stateDir + "/" + table.file, header: table.header)
+            func copy(_ r: CSVReader, from first: Int, source: String?) {
+                for f in first..<r.fieldCount {
+                    if let source, f - first == table.sourceColumn { out.field(source) } else { r.withField(f) { out.field(bytes: $0) } }
+                }
+                out.endRow()
+            }
             if let prev = previous(table.file) {
-                try forEachRow(prev) { fields, line in
-                    guard fields.count == table.header.count, let id = StableHash.parseHex(fields[0]) else {
-                        throw KenpoError.input(path: prev, line: line, message: "damaged row; restore the previous state generation")
+                try forEachRecord(prev) { r in
+                    guard r.fieldCount == table.header.count, let id = r.withField(0, Self.hex) else {
+                        throw KenpoError.input(path: prev, line: r.line, message: "damaged row; restore the previous state generation")
                     }
                     switch decision[id] {
                     case .replaced: return
-                    case .sourceAdded:
-                        var f = fields
-                        if let c = table.sourceColumn { f[c] = newSources[id]! }
-                        out.row(f)
-                    default: out.row(fields)
+                    case .sourceAdded: copy(r, from: 0, source: newSources[id]!)
+                    default: copy(r, from: 0, source: nil)
                     }
                 }
             }
-            try forEachRow(spoolPaths[t], header: false) { fields, _ in
-                guard let s = Int(fields[0]) , let id = StableHash.parseHex(fields[1]), let e = staged[id], e.seq == s else { return }
+            try forEachRecord(spoolPaths[t], header: false) { r in
+                guard let s = r.withField(0, Self.decimal), let id = r.withField(1, Self.hex), let e = staged[id], e.seq == s else { return }
                 let d = decision[id] ?? .added
                 guard d == .added || d == .replaced else { return }
-                var f = Array(fields.dropFirst())
-                if let c = table.sourceColumn { f[c] = RecordSource.format(e.sources) }
-                out.row(f)
+                copy(r, from: 1, source: table.sourceColumn == nil ? nil : RecordSource.format(e.sources))
             }
             outputs.append(try out.close())
         }
@@ -141,6 +143,37 @@ final class RecordStager {
         }
         for p in spoolPaths { unlink(p) }
         return MergeResult(outputs: outputs, changes: counts)
+    }
+
+    private func forEachRecord(_ path: String, header: Bool = true, _ body: (CSVReader) throws -> Void) throws {
+        let r = try CSVReader(path: path)
+        if header { _ = try r.next() }
+        while try r.next() {
+            if r.malformed != nil { throw KenpoError.input(path: path, line: r.line, message: "damaged CSV row; restore the previous state generation") }
+            try body(r)
+        }
+    }
+
+    static func hex(_ b: UnsafeRawBufferPointer) -> UInt64? {
+        guard b.count == 16 else { return nil }
+        var v: UInt64 = 0
+        for c in b {
+            let d: UInt8
+            switch c {
+            case 0x30...0x39: d = c - 0x30
+            case 0x61...0x66: d = c - 0x61 + 10
+            default: return nil
+            }
+            v = v << 4 | UInt64(d)
+        }
+        return v
+    }
+
+    static func decimal(_ b: UnsafeRawBufferPointer) -> Int? {
+        guard !b.isEmpty, b.count < 19 else { return nil }
+        var v = 0
+        for c in b { guard c >= 0x30 && c <= 0x39 else { return nil }; v = v * 10 + Int(c - 0x30) }
+        return v
     }
 
     private func forEachRow(_ path: String, header: Bool = true, _ body: ([String], Int) throws -> Void) throws {

@@ -1,0 +1,306 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a codes run reads: insurer mailing lists (送付対象者リスト) or support-desk reissue requests.
+public enum CodeBatchInput {
+    case mailing([(profile: InsurerProfile, path: String)])
+    case reissue([String])
+
+    public var kind: String {
+        switch self {
+        case .mailing: return "mailing"
+        case .reissue: return "reissue"
+        }
+    }
+
+    public var paths: [String] {
+        switch self {
+        case .mailing(let l): return l.map(\.path)
+        case .reissue(let l): return l
+        }
+    }
+}
+
+/// Options of a codes run.
+public struct CodesOptions {
+    public var key: CodeKey
+    public var printEncoding: PostcardPrintFile.Encoding = .cp932
+    /// Insurer number → the insurer's name as printed (profiles' `display_name`).
+    public var insurerNames: [String: String] = [:]
+    /// Test hook: `KENPO_FAIL_BEFORE_PUBLISH=1` makes the process die (as a crash would) after every
+    /// file of the run is staged and before the commit.
+    public var failBeforePublish = false
+    /// Postcards drawn on the proof sheet.
+    public var proofCount = 8
+
+    public init(key: CodeKey) { self.key = key }
+}
+
+/// The checkup-viewing code stage (健診閲覧コード発行): issues one new code per postcard, updates the
+/// code ledger, and writes the vendor's print file, its manifest and a proof sheet — all published
+/// by the run's one commit (the outbox rename), together with the new state generation.
+///
+/// Rules:
+/// - A listed person must be in the member master (else PERSON_UNKNOWN) and active on the run date
+///   (else PERSON_NOT_ELIGIBLE); the postcard needs a 7-digit postal code and an address that fits
+///   the card (ADDRESS_UNUSABLE), and a name and address CP932 can print after the documented
+///   substitutions (NAME_NOT_PRINTABLE / ADDRESS_NOT_PRINTABLE).
+/// - A mailing list row for a person already on this batch's postcards is rejected as
+///   DUPLICATE_PERSON (one postcard per person). A second reissue request for the same person in one
+///   batch is merged into the first (counted as accepted, its ticket recorded with the first's).
+/// - Mailing: the person's previous active code becomes `superseded`. Reissue: it becomes `revoked`.
+/// - A batch whose id (`CodeBatches.batchID`) a published run already holds issues nothing:
+///   `BatchAlreadyIssued` is thrown before anything is staged.
+public final class CodesStage {
+    let run: Run
+    let options: CodesOptions
+    let hasher: CodeHasher
+    let policy = CP932Policy()
+
+    struct MemberInfo { var status: MemberStatus; var kanjiName: String; var kanaName: String; var insurer: String; var postal: String; var address: String }
+
+    /// One accepted postcard request.
+    struct Request {
+        var personID: String
+        var postal: String
+        var address1: String
+        var address2: String
+        var name: String
+        var insurer: String
+        var reason: String
+        var tickets: [String]
+    }
+
+    public init(run: Run, options: CodesOptions) {
+        self.run = run
+        self.options = options
+        self.hasher = CodeHasher(key: options.key)
+    }
+
+    public func process(_ input: CodeBatchInput) throws {
+        var shas: [String] = []
+        for p in input.paths { shas.append(try SHA256Digest.hex(ofFile: p).sha256) }
+        let batchID = CodeBatches.batchID(kind: input.kind, inputSHA256s: shas)
+        var batches = try CodeBatches(path: run.currentStateFile(CodeBatches.fileName))
+        if let done = batches.find(batchID) {
+            throw BatchAlreadyIssued(batch: done, printFilePath: run.data.outbox + "/" + done.runID + "/" + done.printFile)
+        }
+        if options.key.isDemo { Log.warning("codes: the code key \(options.key.path) is a DEMO key; never use it in production") }
+
+        // The member master: ids for the directory, and what a postcard needs per person.
+        let directory = MemberDirectory()
+        var members: [String: MemberInfo] = [:]
+        if let master = run.currentStateFile("members.csv") {
+            let reader = try MasterReader(path: master)
+            while let (pid, m) = try reader.next() {
+                directory.add(m, pid: pid)
+                members[m.personID] = MemberInfo(status: m.status, kanjiName: m.kanjiName, kanaName: m.kanaName,
+                                                 insurer: m.insurerNumber, postal: m.postalCode, address: m.address)
+            }
+        }
+
+        var requests: [Request] = []
+        var seen: [String: (Int, String)] = [:]   // person → (request index, where)
+        switch input {
+        case .mailing(let lists):
+            for (profile, path) in lists {
+                try readMailing(profile: profile, path: path, directory: directory, members: members, requests: &requests, seen: &seen)
+            }
+        case .reissue(let paths):
+            for path in paths { try readReissue(path: path, members: members, requests: &requests, seen: &seen) }
+        }
+
+        // Issue: ledger and batch list in the new state generation, print file in the outbox.
+        let stateDir = try run.beginStateGeneration()
+        let generation = run.newGeneration ?? ""
+        let ledger = try CodeLedger(path: try run.stateFileForRewrite("access_codes.csv"))
+        let printPath = try run.outputPath("postcards.csv")
+        let printFile = try PostcardPrintFile(path: printPath, encoding: options.printEncoding)
+        var sequence = batches.nextSequence
+        var proofs: [ProofPostcard] = []
+        var superseded = 0, revoked = 0, printed = 0
+        let isReissue = input.kind == "reissue"
+        for r in requests {
+            let kind: CodeLedger.Issue = isReissue ? .reissue(reason: r.reason, ticket: r.tickets.joined(separator: ";")) : .mailing
+            let (code, previous) = ledger.issue(person: r.personID, kind: kind, hasher: hasher, generation: generation,
+                                                date: run.runDate.iso, batchID: batchID)
+            if previous == .superseded { superseded += 1 }
+            if previous == .revoked { revoked += 1 }
+            guard case .success(let layout) = PostcardLayout.make(
+                sequence: sequence, postalCode: r.postal, address1: r.address1, address2: r.address2, name: r.name,
+                insurerName: r.insurer, code: code, reissue: isReissue, policy: policy) else {
+                throw KenpoError.invariant("a postcard checked when its row was read could not be laid out")
+            }
+            try printFile.add(layout)
+            if proofs.count < options.proofCount { proofs.append(layout.proof) }
+            sequence += 1
+            printed += 1
+        }
+        let printOutput = try printFile.close()
+        run.addOutput(printOutput)
+
+        let vendor = VendorManifest(batchId: batchID, kind: input.kind, runId: run.id, printFile: "postcards.csv",
+                                    encoding: options.printEncoding.rawValue, records: printed,
+                                    firstSequence: printFile.firstSequence, lastSequence: printFile.lastSequence,
+                                    bytes: printOutput.bytes, sha256: printOutput.sha256)
+        run.addOutput(try writeSmall(try vendor.encoded(), name: "postcards.manifest.json"))
+        run.addOutput(try writeSmall(Array(ProofSheet.svg(postcards: proofs).utf8), name: "proof.svg"))
+
+        let ledgerOut = try ledger.write(to: stateDir + "/access_codes.csv")
+        run.addOutput(try FileSystem.linkOrCopy(ledgerOut, to: try run.outputPath("access_codes.csv")))
+        batches.add(CodeBatch(batchID: batchID, kind: input.kind, runID: run.id, printFile: "postcards.csv",
+                              issuedDate: run.runDate.iso, postcards: printed,
+                              firstSequence: printFile.firstSequence, lastSequence: printFile.lastSequence))
+        _ = try run.stateFileForRewrite(CodeBatches.fileName)
+        _ = try batches.write(to: stateDir + "/" + CodeBatches.fileName)
+
+        run.summary["postcards"] = printed
+        run.summary["codes_issued"] = printed
+        run.summary["codes_superseded"] = superseded
+        run.summary["codes_revoked"] = revoked
+        run.summary["codes_active"] = ledger.activeCount
+        if ledger.redraws > 0 { run.summary["codes_redrawn"] = ledger.redraws }
+        if printed > 0 { run.summary["first_sequence"] = printFile.firstSequence; run.summary["last_sequence"] = printFile.lastSequence }
+        Log.info("codes: \(input.kind) batch \(batchID.prefix(12)): \(printed) postcards, \(superseded) superseded, \(revoked) revoked; key \(options.key.fingerprint)")
+
+        if options.failBeforePublish {
+            Log.error("codes: KENPO_FAIL_BEFORE_PUBLISH is set: dying before the commit (test hook)")
+            _exit(70)
+        }
+    }
+
+    private func writeSmall(_ bytes: [UInt8], name: String) throws -> OutputFile {
+        let path = try run.outputPath(name)
+        try FileSystem.writeAtomically(bytes, to: path)
+        return OutputFile(path: path, rows: 0, bytes: bytes.count, sha256: SHA256Digest.hex(of: bytes))
+    }
+
+    private func reject(_ file: String, _ line: Int, _ key: String, _ reason: RejectReason, _ detail: String, _ counts: inout Manifest.RecordCounts) {
+        run.rejects.add(file: file, line: line, key: key, reason: reason, message: reason.summary + ": " + detail)
+        counts.rejected += 1
+    }
+
+    /// Checks that a postcard can be laid out (address, name), with a throwaway code.
+    private func layoutProblem(postal: String, a1: String, a2: String, name: String) -> PostcardLayout.Problem? {
+        if case .failure(let p) = PostcardLayout.make(sequence: 0, postalCode: postal, address1: a1, address2: a2, name: name,
+                                                      insurerName: "", code: Self.probeCode, reissue: false, policy: policy) {
+            return p
+        }
+        return nil
+    }
+    private static let probeCode: AccessCode = {
+        var g = ZeroGenerator()
+        return AccessCode.generate(using: &g)
+    }()
+    private struct ZeroGenerator: RandomNumberGenerator { mutating func next() -> UInt64 { 0 } }
+
+    private func eligibility(_ pid: String, _ members: [String: MemberInfo]) -> (MemberInfo?, RejectReason, String) {
+        guard let m = members[pid] else { return (nil, .unknownPerson, "person id \(pid) is not in the member master") }
+        guard m.status == .active else { return (nil, .personNotEligible, "the member's status on \(run.runDate.iso) is \(m.status.rawValue)") }
+        return (m, .unknownPerson, "")
+    }
+
+    private func readMailing(profile: InsurerProfile, path: String, directory: MemberDirectory, members: [String: MemberInfo],
+                             requests: inout [Request], seen: inout [String: (Int, String)]) throws {
+        let reader = try MailingListReader(profile: profile, path: path)
+        var counts = Manifest.RecordCounts()
+        let insurerName = profile.displayName.isEmpty ? (profile.insurerNumber ?? profile.name) : profile.displayName
+        while let record = try reader.next() {
+            counts.read += 1
+            switch record {
+            case .rejected(let reason, let detail, let line, let key):
+                reject(path, line, key, reason, detail, &counts)
+            case .row(let row, let line, let key):
+                if let expected = profile.insurerNumber, Normalise.foldWidth(row.insurerNumber) != expected {
+                    reject(path, line, key, .insurerMismatch, "insurer number '\(row.insurerNumber)' is not \(expected), the insurer of profile \(profile.name)", &counts)
+                    continue
+                }
+                guard case .success(let birth) = JapaneseDate.parse(row.birthDate, styles: profile.dateStyles) else {
+                    reject(path, line, key, .dateInvalid, "the birth date '\(row.birthDate)' cannot be read", &counts)
+                    continue
+                }
+                var subject = DocumentSubject()
+                subject.insurerNumber = row.insurerNumber; subject.symbol = row.symbol; subject.number = row.number
+                subject.branch = row.branch; subject.kanaName = row.kanaName; subject.birthDate = birth.iso
+                let keys: MemberDirectory.SubjectKeys
+                switch MemberDirectory.keys(subject) {
+                case .success(let k): keys = k
+                case .failure(let p): reject(path, line, key, .requestInvalid, p.message, &counts); continue
+                }
+                let pid: String
+                switch directory.resolve(keys) {
+                case .success(let id): pid = StableHash.hex(id)
+                case .failure(let p): reject(path, line, key, .unknownPerson, p.message, &counts); continue
+                }
+                let (info, reason, detail) = eligibility(pid, members)
+                guard let m = info else { reject(path, line, key, reason, detail, &counts); continue }
+                if let (_, whereFirst) = seen[pid] {
+                    reject(path, line, key, .duplicatePerson, "the person already has a postcard in this batch (\(whereFirst)); one postcard per person", &counts)
+                    continue
+                }
+                let name = !row.kanjiName.isEmpty ? row.kanjiName : (!m.kanjiName.isEmpty ? m.kanjiName : m.kanaName)
+                if let p = layoutProblem(postal: row.postalCode, a1: row.address1, a2: row.address2, name: name) {
+                    reject(path, line, key, p.reason, p.detail, &counts)
+                    continue
+                }
+                seen[pid] = (requests.count, "\(path) line \(line)")
+                requests.append(Request(personID: pid, postal: row.postalCode, address1: row.address1, address2: row.address2,
+                                        name: name, insurer: insurerName, reason: "mailing", tickets: []))
+                counts.accepted += 1
+            }
+        }
+        let (bytes, sha) = try reader.finish()
+        run.addInput(Manifest.Input(path: path, kind: "mailing", profile: profile.name, bytes: bytes, sha256: sha, records: counts))
+        if !run.referenceTables.contains(where: { $0.name == "profile:" + profile.name }) {
+            run.referenceTables.append(Manifest.ReferenceTable(name: "profile:" + profile.name, version: profile.sha256.isEmpty ? "" : String(profile.sha256.prefix(12)),
+                                                               path: profile.path, sha256: profile.sha256))
+        }
+        Log.info("codes: \(path): read \(counts.read), accepted \(counts.accepted), rejected \(counts.rejected)")
+    }
+
+    private func readReissue(path: String, members: [String: MemberInfo], requests: inout [Request], seen: inout [String: (Int, String)]) throws {
+        let reader = try ReissueRequestReader(path: path)
+        var counts = Manifest.RecordCounts()
+        var merged = 0
+        while let record = try reader.next() {
+            counts.read += 1
+            switch record {
+            case .rejected(let reason, let detail, let line, let key):
+                reject(path, line, key, reason, detail, &counts)
+            case .request(let q, let line, let key):
+                guard let id = StableHash.parseHex(q.personID), q.personID.count == 16 else {
+                    reject(path, line, key, .requestInvalid, "person_id '\(q.personID)' is not a 16-digit person id from members.csv", &counts)
+                    continue
+                }
+                let pid = StableHash.hex(id)
+                guard !q.ticket.isEmpty else { reject(path, line, key, .requestInvalid, "the ticket number is empty", &counts); continue }
+                let (info, reason, detail) = eligibility(pid, members)
+                guard let m = info else { reject(path, line, key, reason, detail, &counts); continue }
+                if let (index, _) = seen[pid] {
+                    requests[index].tickets.append(q.ticket)
+                    merged += 1
+                    counts.accepted += 1
+                    continue
+                }
+                let newAddress = !q.postalCode.isEmpty || !q.address1.isEmpty || !q.address2.isEmpty
+                let (postal, a1, a2) = newAddress ? (q.postalCode, q.address1, q.address2) : (m.postal, m.address, "")
+                let name = !m.kanjiName.isEmpty ? m.kanjiName : m.kanaName
+                if let p = layoutProblem(postal: postal, a1: a1, a2: a2, name: name) {
+                    reject(path, line, key, p.reason, (newAddress ? "new address: " : "member master address: ") + p.detail, &counts)
+                    continue
+                }
+                seen[pid] = (requests.count, "\(path) line \(line)")
+                requests.append(Request(personID: pid, postal: postal, address1: a1, address2: a2, name: name,
+                                        insurer: options.insurerNames[m.insurer] ?? m.insurer,
+                                        reason: q.reason.isEmpty ? "reissue" : q.reason, tickets: [q.ticket]))
+                counts.accepted += 1
+            }
+        }
+        let (bytes, sha) = try reader.finish()
+        run.addInput(Manifest.Input(path: path, kind: "reissue", profile: nil, bytes: bytes, sha256: sha, records: counts))
+        if merged > 0 { run.summary["reissue_merged", default: 0] += merged }
+        Log.info("codes: \(path): read \(counts.read), accepted \(counts.accepted) (\(merged) merged), rejected \(counts.rejected)")
+    }
+}
