@@ -52,7 +52,7 @@ public final class ImportStage {
 
         for f in files {
             run.addInput(Manifest.Input(path: f.path, kind: f.kind, profile: nil, bytes: f.bytes, sha256: f.sha256, records: f.counts))
-            if let declared = f.declaredCount, declared != f.checkupDocuments {
+            if case .zip = f.container, let declared = f.declaredCount, declared != f.checkupDocuments {
                 Log.warning("import: \(f.path): the transfer index declares \(declared) records but the archive holds \(f.checkupDocuments) readable checkups")
                 run.summary["transfer_index_mismatches", default: 0] += 1
             }
