@@ -136,6 +136,17 @@ def full_checkup(u="mg/dl"):
         obs_st("9N511000000000049", "特定保健指導の対象です。"),
     ]
 
+def insured(p):
+    """The 被保険者 block both kenpo formats open with."""
+    return f'''  <被保険者>
+    <保険者番号>{p["insurer"]}</保険者番号>
+    <記号>{p["symbol"]}</記号>
+    <番号>{p["number"]}</番号>
+    <枝番>{p["branch"]}</枝番>
+    <カナ氏名>{p["kana"]}</カナ氏名>
+    <生年月日>{p["birth"][:4]}-{p["birth"][4:6]}-{p["birth"][6:]}</生年月日>
+  </被保険者>'''
+
 def notices(p, items):
     rows = "".join(f'''
   <通知>
@@ -150,28 +161,14 @@ def notices(p, items):
   </通知>''' for (m, k, d, inst, t, i, c) in items)
     return f'''<?xml version="1.0" encoding="UTF-8"?>
 <医療費通知情報 xmlns="urn:kenpo:xml:cost-notice:1" 形式="kenpo-cost-notice" 版="1">
-  <被保険者>
-    <保険者番号>{p["insurer"]}</保険者番号>
-    <記号>{p["symbol"]}</記号>
-    <番号>{p["number"]}</番号>
-    <枝番>{p["branch"]}</枝番>
-    <カナ氏名>{p["kana"]}</カナ氏名>
-    <生年月日>{p["birth"][:4]}-{p["birth"][4:6]}-{p["birth"][6:]}</生年月日>
-  </被保険者>{rows}
+{insured(p)}{rows}
 </医療費通知情報>
 '''
 
 def prescription(p):
     return f'''<?xml version="1.0" encoding="UTF-8"?>
 <薬剤情報 xmlns="urn:kenpo:xml:prescription:1" 形式="kenpo-prescription" 版="1">
-  <被保険者>
-    <保険者番号>{p["insurer"]}</保険者番号>
-    <記号>{p["symbol"]}</記号>
-    <番号>{p["number"]}</番号>
-    <枝番>{p["branch"]}</枝番>
-    <カナ氏名>{p["kana"]}</カナ氏名>
-    <生年月日>{p["birth"][:4]}-{p["birth"][4:6]}-{p["birth"][6:]}</生年月日>
-  </被保険者>
+{insured(p)}
   <調剤>
     <調剤年月日>2026-09-12</調剤年月日>
     <医療機関名称>かもめ内科クリニック</医療機関名称>

@@ -112,9 +112,6 @@ func runImportBench(_ args: [String]) -> Never {
     let floor = rows.first { $0.name.hasPrefix("xmllint") }?.m.seconds
     let one = rows.first { $0.name.hasSuffix("--workers 1") }?.m.seconds
     print("")
-    func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
-        s.count >= w ? s : (left ? s + String(repeating: " ", count: w - s.count) : String(repeating: " ", count: w - s.count) + s)
-    }
     print([pad("implementation", 26, left: true), pad("seconds", 8), pad("MB/s", 7), pad("docs/s", 8), pad("peak RSS MB", 11),
            pad("vs xmllint", 10), pad("vs 1 worker", 11)].joined(separator: "  "))
     for r in rows {

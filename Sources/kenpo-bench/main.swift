@@ -141,6 +141,14 @@ func tail(_ path: String, lines: Int) -> String {
     return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines + 1).joined(separator: "\n")
 }
 
+/// `s` padded with spaces to `w` characters (right-aligned unless `left`), for the result tables.
+func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
+    let n = s.count
+    if n >= w { return s }
+    let fill = String(repeating: " ", count: w - n)
+    return left ? s + fill : fill + s
+}
+
 func removeIfPresent(_ path: String) {
     if FileManager.default.fileExists(atPath: path) {
         do { try FileManager.default.removeItem(atPath: path) } catch { fail("cannot remove \(path): \(error)", status: 1) }
@@ -299,12 +307,6 @@ if !table.isEmpty {
     print("")
     print("roster \(rosterPath): \(options.rows) rows, \(String(format: "%.1f", Double(rosterBytes) / 1e6)) MB, profile \(profile.name), run date \(runDateText)"
           + (options.runs > 1 ? ", median of \(options.runs) runs" : ""))
-    func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
-        let n = s.count
-        if n >= w { return s }
-        let fill = String(repeating: " ", count: w - n)
-        return left ? s + fill : fill + s
-    }
     let header = [pad("implementation", 16, left: true), pad("rows", 9), pad("seconds", 9), pad("rows/s", 10), pad("MB/s", 8),
                   pad("peak RSS MB", 12), pad("vs Python", 10)]
     print(header.joined(separator: "  "))

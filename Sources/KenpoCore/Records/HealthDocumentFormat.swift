@@ -98,17 +98,9 @@ struct TextCollector {
 
     mutating func append(_ b: UnsafeRawBufferPointer) { if active { bytes.append(contentsOf: b) } }
 
-    /// The text collected, with leading and trailing white space removed.
+    /// The text collected, with leading and trailing white space (U+3000 included) removed.
     mutating func take() -> String {
         active = false
-        var s = bytes.startIndex, e = bytes.endIndex
-        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
-        while s < e, isSpace(bytes[s]) { s += 1 }
-        while e > s, isSpace(bytes[e - 1]) { e -= 1 }
-        var str = String(decoding: bytes[s..<e], as: UTF8.self)
-        // U+3000 (full-width space) at the ends is padding too.
-        while str.hasPrefix("\u{3000}") { str.removeFirst() }
-        while str.hasSuffix("\u{3000}") { str.removeLast() }
-        return str
+        return Normalise.trim(String(decoding: bytes, as: UTF8.self))
     }
 }

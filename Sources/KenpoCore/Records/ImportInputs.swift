@@ -97,7 +97,7 @@ enum ImportExpansion {
                 let magic = firstBytes(path, 4)
                 let fileIndex = files.count
                 if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || magic.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-                    let sha = try fileSHA256(path)
+                    let sha = try SHA256Digest.hex(ofFile: path).sha256
                     do {
                         let archive = try ZipArchive(path: path, limits: ZipLimits(maxEntryBytes: maxDecompressed, maxTotalBytes: 16 << 30, maxEntries: 200_000))
                         files.append(ImportFile(path: path, container: .zip(archive), bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
@@ -116,7 +116,7 @@ enum ImportExpansion {
                     continue
                 }
                 let gz = GzipByteSource.looksLikeGzip(magic)
-                let sha = gz ? try fileSHA256(path) : ""   // plain XML is hashed while it is parsed
+                let sha = gz ? try SHA256Digest.hex(ofFile: path).sha256 : ""   // plain XML is hashed while it is parsed
                 files.append(ImportFile(path: path, container: gz ? .gzip : .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
                 var refused = uploaderProblem
                 if source == .memberUpload && size > uploadLimit {
@@ -145,19 +145,6 @@ enum ImportExpansion {
         var b = [UInt8](repeating: 0, count: n)
         let got = read(fd, &b, n)
         return got > 0 ? Array(b[0..<got]) : []
-    }
-
-    static func fileSHA256(_ path: String) throws -> String {
-        let src = try FileByteSource(path: path)
-        let d = SHA256Digest()
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buf.deallocate() }
-        while true {
-            let n = try src.read(into: buf)
-            if n == 0 { break }
-            d.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-        }
-        return d.finalizeHex()
     }
 }
 

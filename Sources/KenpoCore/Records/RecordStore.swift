@@ -80,13 +80,14 @@ final class RecordStager {
         var decision: [UInt64: RecordChange] = [:]
         var newSources: [UInt64: String] = [:]
         if let head = previous(kind.tables[0].file) {
-            try forEachRow(head) { fields, line in
-                guard let id = StableHash.parseHex(fields[0]) else {
-                    throw KenpoError.input(path: head, line: line, message: "damaged record id; restore the previous state generation")
+            try forEachRecord(head) { r in
+                guard let id = r.withField(0, Self.hex) else {
+                    throw KenpoError.input(path: head, line: r.line, message: "damaged record id; restore the previous state generation")
                 }
                 guard decision[id] == nil, let e = staged[id] else { return }
-                let prevContent = StableHash.parseHex(fields[kind.contentColumn])
-                let prevSources = RecordSource.parse(fields[kind.sourceColumn]) ?? []
+                func text(_ i: Int) -> String { String(decoding: r.fieldBytes(i), as: UTF8.self) }
+                let prevContent = r.withField(kind.contentColumn, Self.hex)
+                let prevSources = RecordSource.parse(text(kind.sourceColumn)) ?? []
                 if prevContent == e.content {
                     let union = prevSources.union(e.sources)
                     if union != prevSources {
@@ -95,7 +96,7 @@ final class RecordStager {
                     } else {
                         decision[id] = .unchanged
                     }
-                } else if let dc = kind.documentDateColumn, !e.documentDate.isEmpty, e.documentDate < fields[dc] {
+                } else if let dc = kind.documentDateColumn, !e.documentDate.isEmpty, e.documentDate < text(dc) {
                     decision[id] = .stale
                 } else {
                     decision[id] = .replaced
@@ -174,15 +175,5 @@ final class RecordStager {
         var v = 0
         for c in b { guard c >= 0x30 && c <= 0x39 else { return nil }; v = v * 10 + Int(c - 0x30) }
         return v
-    }
-
-    private func forEachRow(_ path: String, header: Bool = true, _ body: ([String], Int) throws -> Void) throws {
-        let r = try CSVReader(path: path)
-        if header { _ = try r.next() }
-        while try r.next() {
-            if r.malformed != nil { throw KenpoError.input(path: path, line: r.line, message: "damaged CSV row; restore the previous state generation") }
-            let fields = (0..<r.fieldCount).map { String(decoding: r.fieldBytes($0), as: UTF8.self) }
-            try body(fields, r.line)
-        }
     }
 }
