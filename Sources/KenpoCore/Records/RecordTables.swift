@@ -28,7 +28,7 @@ public struct RecordKind: Sendable {
             RecordTable(file: "checkup_results.csv", header: [
                 "checkup_id", "person_id", "seq", "item_code", "item_name", "analyte", "value_type", "value_text",
                 "numeric_value", "unit", "coded_value", "code_system", "interpretation", "out_of_range",
-                "reference_low", "reference_high", "group_code", "null_flavor", "grade", "grade_table", "mhlw_flag"],
+                "reference_low", "reference_high", "group_code", "null_flavor", "grade", "grade_table", "mhlw_flag", "graded_value", "grade_note"],
                 sourceColumn: nil),
         ],
         contentColumn: 7, sourceColumn: 8, documentDateColumn: 5)
@@ -82,7 +82,7 @@ enum RecordRows {
             let item = items[r.itemCode]
             let row = [cid, pid, String(i + 1), r.itemCode, item?.name ?? "", item?.analyte ?? "", r.valueType.rawValue,
                        r.valueText, Self.numeric(r), r.unit, r.codedValue, r.codeSystem, r.interpretation, r.outOfRange,
-                       r.referenceLow, r.referenceHigh, r.groupCode, r.nullFlavor, "", "", ""]
+                       r.referenceLow, r.referenceHigh, r.groupCode, r.nullFlavor, "", "", "", "", ""]
             for f in row[3...17] { content.add(f) }
             results.append(row)
         }
