@@ -17,9 +17,15 @@ commands:
       run a pipeline (pipelines/*.pipeline) as one run
   eligibility [--data DIR] [--date YYYY-MM-DD] --profile NAME FILE... [--profile NAME FILE...]
       read insurer rosters into the member master
-  import [--data DIR] [--date YYYY-MM-DD] [--source insurer|mynaportal|member_upload] [--items TSV] [--workers N] INPUT...
+  import [--data DIR] [--date YYYY-MM-DD] [--source insurer|mynaportal|member_upload] [--items TSV] [--workers N]
+         [--table NAME] [--grading DIR] INPUT...
       read checkups (CDA XML, .xml.gz, MHLW transfer ZIPs), cost notices and prescriptions
-      (kenpo XML, pipelines/formats/) from files or folders into the member's records
+      (kenpo XML, pipelines/formats/) from files or folders into the member's records; checkup
+      results are graded A–D with the grading table (default ningen-dock-2024, pipelines/grading/)
+  regrade [--data DIR] [--date YYYY-MM-DD] [--table NAME] [--grading DIR] [--items TSV]
+      grade every stored checkup result again with a table edition; publishes grade_changes.csv
+  grade --item CODE --value V [--unit U] [--sex M|F] [--fasting|--random] [--table NAME] [--grading DIR]
+      explain one result's grade: the band, the MHLW flag and the table's source
   keys [--insurer N] [--symbol S] [--number N] [--kana K] [--birth D]
       print the registration match keys for these values, keyed as a roster row would be
   generate --members N --seed S --out DIR [--profile NAME]... [--faulty FRACTION] [--date YYYY-MM-DD]
@@ -30,6 +36,12 @@ commands:
       issue checkup-viewing codes for insurer mailing lists: print file, vendor manifest, proof sheet
   reissue [--data DIR] [--date YYYY-MM-DD] [--key-file F] [--print-encoding cp932|utf-8] REQUESTS...
       reissue codes for lost postcards (support-desk CSV); the previous code is revoked
+  delete [--data DIR] [--date YYYY-MM-DD] REQUESTS...
+      delete members' Mynaportal and uploaded records (support-desk CSV request_id,person_id,requested_at)
+      from the state, every retained state generation and every outbox run; insurer records are kept
+  export [--data DIR] [--date YYYY-MM-DD] --person ID [--person ID...] --out DIR
+      write each member's health records as DIR/kenpo-export-<person_id>-<date>.zip: checkups as
+      MHLW hc08 CDA, cost notices and prescriptions as kenpo XML, export.json; importing it changes nothing
   barcode POSTAL_CODE ADDRESS
       print the Japan Post customer barcode of one address
   version
@@ -50,7 +62,18 @@ func printOutcome(_ o: RunOutcome, rejectsExitStatus: Int32 = 3) -> Int32 {
     }
     let changes = m.summary.filter { $0.key.hasPrefix("change_") }.sorted { $0.key < $1.key }
     if !changes.isEmpty { print("  changes: " + changes.map { "\($0.key.dropFirst(7)) \($0.value)" }.joined(separator: ", ")) }
+    // Grade distribution per analyte (grade_<analyte>_<A…D> in the summary).
+    var grades: [String: [String: Int]] = [:]
+    for (k, n) in m.summary where k.hasPrefix("grade_") && k.dropLast().hasSuffix("_") && k != "grade_changes" {
+        grades[String(k.dropFirst(6).dropLast(2)), default: [:]][String(k.suffix(1))] = n
+    }
+    if !grades.isEmpty {
+        print("  grades: " + grades.sorted { $0.key < $1.key }.map { a, g in
+            "\(a) " + g.sorted { $0.key < $1.key }.map { "\($0.key)\($0.value)" }.joined(separator: " ")
+        }.joined(separator: ", "))
+    }
     print("  outbox: \(o.outboxPath)")
+    print("  report: \(o.outboxPath)/report.html (and report.txt)")
     if o.status == .completedWithRejects { return rejectsExitStatus }
     return o.status.rawValue
 }
@@ -81,6 +104,7 @@ func runImport(_ args: Arguments) throws -> Int32 {
         source = v
     }
     let items = try CheckupItems.load(path: args.value("items") ?? "pipelines/reference/checkup-items.tsv")
+    let grader = try GradingReference.load(directory: args.value("grading") ?? GradingReference.defaultDirectory, table: args.value("table"), items: items)
     let inputs = args.files.map { ImportInput(path: $0, source: source) }
     var workers = ProcessInfo.processInfo.activeProcessorCount
     if let w = args.value("workers") {
@@ -90,9 +114,42 @@ func runImport(_ args: Arguments) throws -> Int32 {
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "import", runDate: try args.runDate()) { run in
         let stage = ImportStage(run: run, items: items)
         stage.workers = workers
+        stage.grader = grader
         try stage.process(inputs)
     }
     return printOutcome(outcome)
+}
+
+func runRegrade(_ args: Arguments) throws -> Int32 {
+    guard args.files.isEmpty else { throw KenpoError.usage("regrade takes no files; it regrades the stored results (kenpo regrade [--table NAME])") }
+    let items = try CheckupItems.load(path: args.value("items") ?? "pipelines/reference/checkup-items.tsv")
+    let grader = try GradingReference.load(directory: args.value("grading") ?? GradingReference.defaultDirectory, table: args.value("table"), items: items)
+    let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "regrade", runDate: try args.runDate()) { run in
+        try RegradeStage(run: run, grader: grader).process()
+    }
+    let code = printOutcome(outcome)
+    let m = outcome.manifest
+    print("  regraded \(m.summary["results_regraded"] ?? 0) results with \(grader.bands.label): \(m.summary["grade_changes"] ?? 0) changed (grade_changes.csv)")
+    return code
+}
+
+/// `kenpo grade`: the support desk's "why is my result C?".
+func runGrade(_ args: Arguments) throws -> Int32 {
+    let items = try CheckupItems.load(path: args.value("items") ?? "pipelines/reference/checkup-items.tsv")
+    let grader = try GradingReference.load(directory: args.value("grading") ?? GradingReference.defaultDirectory, table: args.value("table"), items: items)
+    let code = try args.required("item", "the 17-character checkup item code, e.g. 3D046000001906202 (HbA1c)")
+    let valueText = try args.required("value", "the result, e.g. 5.6 (a urine level 1–5 for qualitative urine items)")
+    var sex = GradingSex.unknown
+    if let s = args.value("sex") {
+        guard let v = GradingSex(rawValue: s.uppercased()), v != .unknown else { throw KenpoError.usage("--sex must be M or F (leave it out when unknown)") }
+        sex = v
+    }
+    let fasting = args.flags.contains("fasting"), random = args.flags.contains("random")
+    guard !(fasting && random) else { throw KenpoError.usage("give --fasting or --random, not both") }
+    let explanation = try GradeQuery(grader: grader, itemCode: code, value: valueText, unit: args.value("unit"), sex: sex,
+                                     timing: fasting ? .fasting : random ? .random : nil).explain()
+    for line in explanation { print(line) }
+    return 0
 }
 
 func runPipeline(_ args: Arguments) throws -> Int32 {
@@ -100,9 +157,15 @@ func runPipeline(_ args: Arguments) throws -> Int32 {
     let pipeline = try PipelineDefinition.load(path: args.files[0])
     let inputs = try rosterInputs(pipeline.eligibility, profileDirectory: pipeline.profileDirectory)
     let items = pipeline.imports.isEmpty ? nil : try CheckupItems.load(path: pipeline.checkupItemsPath)
+    let grader = try items.map { try GradingReference.load(directory: pipeline.gradingDirectory, table: pipeline.gradingTable, items: $0) }
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "run", runDate: try args.runDate()) { run in
+        if let days = pipeline.retentionDays { run.retentionDays = days }
         if !inputs.isEmpty { try EligibilityStage(run: run).process(inputs) }
-        if let items { try ImportStage(run: run, items: items).process(pipeline.imports) }
+        if let items {
+            let stage = ImportStage(run: run, items: items)
+            stage.grader = grader
+            try stage.process(pipeline.imports)
+        }
     }
     return printOutcome(outcome, rejectsExitStatus: pipeline.rejectsExitStatus)
 }
@@ -213,6 +276,45 @@ func runReissue(_ args: Arguments) throws -> Int32 {
     return try runCodeBatch(args, stage: "reissue", input: .reissue(args.files), options: options)
 }
 
+func runDelete(_ args: Arguments) throws -> Int32 {
+    guard !args.files.isEmpty else { throw KenpoError.usage("delete needs at least one deletion request file (request_id,person_id,requested_at)\n\n" + usage) }
+    let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "delete", runDate: try args.runDate()) { run in
+        try DeletionStage(run: run).process(args.files)
+    }
+    let code = printOutcome(outcome)
+    let s = outcome.manifest.summary
+    let removed = s.filter { $0.key.hasPrefix("deleted_") && $0.value > 0 }.sorted { $0.key < $1.key }
+    print("  deleted: \(s["deletion_requests"] ?? 0) requests" + (removed.isEmpty ? "" : "; " + removed.map { "\($0.key.dropFirst(8)) \($0.value)" }.joined(separator: ", "))
+          + "; kept with insurer source \(s["records_kept_insurer"] ?? 0); documents tombstoned \(s["documents_tombstoned"] ?? 0)"
+          + "; rewritten \(s["deletion_generations_swept"] ?? 0) retained generations, \(s["deletion_outbox_runs_swept"] ?? 0) outbox runs")
+    return code
+}
+
+/// `kenpo export`: one ZIP per person of their stored health records, in the formats kenpo imports.
+func runExport(_ args: Arguments) throws -> Int32 {
+    guard args.files.isEmpty else { throw KenpoError.usage("export takes no files; name each person with --person ID") }
+    let persons = args.values("person")
+    guard !persons.isEmpty else {
+        throw KenpoError.usage("export needs --person ID (the person_id of members.csv), e.g. kenpo export --person 1d18ed023e17ccd0 --out exports")
+    }
+    let out = try args.required("out", "the folder to write the export ZIPs into")
+    let export = try MemberExport(data: DataFolder(root: args.value("data") ?? "var"), exportDate: try args.runDate())
+    var refused = 0
+    for outcome in try export.export(persons: persons, to: out) {
+        switch outcome {
+        case .exported(let r):
+            let c = r.counts
+            print("exported \(r.personID): \(r.file.path): \(c.checkups) checkups (\(c.checkupResults) results), "
+                  + "\(c.costNotices) cost notices, \(c.dispensings) dispensings (\(c.prescriptionDrugs) drugs)"
+                  + (c.records == 0 ? "; the person has no health records: the ZIP holds export.json only" : ""))
+        case .refused(_, let reason, let message):
+            refused += 1
+            Log.error("export: \(reason.rawValue): \(message); not exported")
+        }
+    }
+    return refused > 0 ? ExitStatus.usage.rawValue : 0
+}
+
 func runBarcode(_ args: Arguments) throws -> Int32 {
     guard args.files.count == 2 else { throw KenpoError.usage("barcode needs POSTAL_CODE ADDRESS, e.g. kenpo barcode 263-0023 千葉市稲毛区緑町3丁目30-8 郵便ビル403号") }
     do {
@@ -243,7 +345,11 @@ func main() -> Int32 {
         case "run":
             return try runPipeline(Arguments(rest, valueOptions: ["data", "date"]))
         case "import":
-            return try runImport(Arguments(rest, valueOptions: ["data", "date", "source", "items", "workers"]))
+            return try runImport(Arguments(rest, valueOptions: ["data", "date", "source", "items", "workers", "table", "grading"]))
+        case "regrade":
+            return try runRegrade(Arguments(rest, valueOptions: ["data", "date", "table", "grading", "items"]))
+        case "grade":
+            return try runGrade(Arguments(rest, valueOptions: ["item", "value", "unit", "sex", "table", "grading", "items"], flagOptions: ["fasting", "random"]))
         case "keys":
             return try runKeys(Arguments(rest, valueOptions: ["insurer", "symbol", "number", "kana", "birth"]))
         case "generate":
@@ -252,6 +358,10 @@ func main() -> Int32 {
             return try runCodes(Arguments(rest, valueOptions: ["data", "date", "profile", "key-file", "print-encoding"]))
         case "reissue":
             return try runReissue(Arguments(rest, valueOptions: ["data", "date", "key-file", "print-encoding"]))
+        case "delete":
+            return try runDelete(Arguments(rest, valueOptions: ["data", "date"]))
+        case "export":
+            return try runExport(Arguments(rest, valueOptions: ["data", "date", "person", "out"]))
         case "barcode":
             return try runBarcode(Arguments(rest, valueOptions: []))
         case "version", "--version":

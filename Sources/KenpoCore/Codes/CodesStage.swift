@@ -34,6 +34,10 @@ public struct CodesOptions {
     public var failBeforePublish = false
     /// Postcards drawn on the proof sheet.
     public var proofCount = 8
+    /// Insurer number → profile, so a reissued postcard is counted in its insurer's hand-back summary.
+    /// When empty, a reissue run reads the profiles in `profileDirectory` (nil: none).
+    public var insurerProfiles: [String: InsurerProfile] = [:]
+    public var profileDirectory: String? = "pipelines/profiles"
 
     public init(key: CodeKey) { self.key = key }
 }
@@ -58,6 +62,9 @@ public final class CodesStage {
     let options: CodesOptions
     let hasher: CodeHasher
     let policy = CP932Policy()
+    /// What goes back to each insurer (返戻); written at the end of `process` unless the caller gave it.
+    public let handBack: InsurerHandBack
+    private let ownsHandBack: Bool
 
     struct MemberInfo { var status: MemberStatus; var kanjiName: String; var kanaName: String; var insurer: String; var postal: String; var address: String }
 
@@ -71,12 +78,18 @@ public final class CodesStage {
         var insurer: String
         var reason: String
         var tickets: [String]
+        /// The insurer's profile, when known: the postcard counts in its hand-back summary.
+        var profile: InsurerProfile?
     }
 
-    public init(run: Run, options: CodesOptions) {
+    /// `handBack`: a collector shared with other stages of the same run, written by the caller before
+    /// the run publishes; nil: the stage keeps its own and writes it at the end of `process`.
+    public init(run: Run, options: CodesOptions, handBack: InsurerHandBack? = nil) {
         self.run = run
         self.options = options
         self.hasher = CodeHasher(key: options.key)
+        self.handBack = handBack ?? InsurerHandBack(run: run)
+        self.ownsHandBack = handBack == nil
     }
 
     public func process(_ input: CodeBatchInput) throws {
@@ -102,7 +115,7 @@ public final class CodesStage {
         }
 
         var requests: [Request] = []
-        var seen: [String: (Int, String)] = [:]   // person → (request index, where)
+        var seen: [String: (Int, String, String)] = [:]   // person → (request index, where, where in Japanese)
         switch input {
         case .mailing(let lists):
             for (profile, path) in lists {
@@ -134,6 +147,11 @@ public final class CodesStage {
                 throw KenpoError.invariant("a postcard checked when its row was read could not be laid out")
             }
             try printFile.add(layout)
+            if let p = r.profile {
+                handBack.add(.codesIssued, for: p)
+                handBack.add(.postcards, for: p)
+                if isReissue { handBack.add(.reissues, for: p) }
+            }
             if proofs.count < options.proofCount { proofs.append(layout.proof) }
             sequence += 1
             printed += 1
@@ -164,6 +182,7 @@ public final class CodesStage {
         if ledger.redraws > 0 { run.summary["codes_redrawn"] = ledger.redraws }
         if printed > 0 { run.summary["first_sequence"] = printFile.firstSequence; run.summary["last_sequence"] = printFile.lastSequence }
         Log.info("codes: \(input.kind) batch \(batchID.prefix(12)): \(printed) postcards, \(superseded) superseded, \(revoked) revoked; key \(options.key.fingerprint)")
+        if ownsHandBack { try handBack.write() }
 
         if options.failBeforePublish {
             Log.error("codes: KENPO_FAIL_BEFORE_PUBLISH is set: dying before the commit (test hook)")
@@ -203,22 +222,34 @@ public final class CodesStage {
     }
 
     private func readMailing(profile: InsurerProfile, path: String, directory: MemberDirectory, members: [String: MemberInfo],
-                             requests: inout [Request], seen: inout [String: (Int, String)]) throws {
+                             requests: inout [Request], seen: inout [String: (Int, String, String)]) throws {
         let reader = try MailingListReader(profile: profile, path: path)
         var counts = Manifest.RecordCounts()
         let insurerName = profile.displayName.isEmpty ? (profile.insurerNumber ?? profile.name) : profile.displayName
+        handBack.source(profile, header: reader.headerRaw)
+        let fileName = (path as NSString).lastPathComponent
+        /// Rejects a row in rejects.csv and hands it back to the insurer: the Japanese detail, the row as sent.
+        func refuse(_ line: Int, _ key: String, _ reason: RejectReason, _ detail: String, field: RosterField? = nil, japanese: String) throws {
+            reject(path, line, key, reason, detail, &counts)
+            try handBack.reject(profile, file: path, line: line, reason: reason, field: field, detail: japanese, raw: reader.currentRawFields())
+        }
+        /// 列「…」の値「…」 in the list's own column name.
+        func about(_ field: RosterField, _ value: String) -> String {
+            InsurerHandBack.fieldDetail(column: reader.columnLabel(field) ?? field.japaneseName, value: value)
+        }
         while let record = try reader.next() {
             counts.read += 1
             switch record {
-            case .rejected(let reason, let detail, let line, let key):
-                reject(path, line, key, reason, detail, &counts)
+            case .rejected(let reason, let detail, let line, let key, let field, let japanese):
+                try refuse(line, key, reason, detail, field: field, japanese: japanese)
             case .row(let row, let line, let key):
                 if let expected = profile.insurerNumber, Normalise.foldWidth(row.insurerNumber) != expected {
-                    reject(path, line, key, .insurerMismatch, "insurer number '\(row.insurerNumber)' is not \(expected), the insurer of profile \(profile.name)", &counts)
+                    try refuse(line, key, .insurerMismatch, "insurer number '\(row.insurerNumber)' is not \(expected), the insurer of profile \(profile.name)",
+                               field: .insurerNumber, japanese: about(.insurerNumber, row.insurerNumber) + "（この保険者の番号は\(expected)）")
                     continue
                 }
                 guard case .success(let birth) = JapaneseDate.parse(row.birthDate, styles: profile.dateStyles) else {
-                    reject(path, line, key, .dateInvalid, "the birth date '\(row.birthDate)' cannot be read", &counts)
+                    try refuse(line, key, .dateInvalid, "the birth date '\(row.birthDate)' cannot be read", field: .birthDate, japanese: about(.birthDate, row.birthDate))
                     continue
                 }
                 var subject = DocumentSubject()
@@ -227,32 +258,66 @@ public final class CodesStage {
                 let keys: MemberDirectory.SubjectKeys
                 switch MemberDirectory.keys(subject) {
                 case .success(let k): keys = k
-                case .failure(let p): reject(path, line, key, .requestInvalid, p.message, &counts); continue
+                case .failure(let p):
+                    // The field MemberDirectory.keys found unreadable, checked in its order.
+                    var field: RosterField?
+                    var value = ""
+                    if case .failure = InsurerNumber.validate(row.insurerNumber) { field = .insurerNumber; value = row.insurerNumber }
+                    else if CardKeys.numberKey(row.number) == nil { field = .number; value = row.number }
+                    else if !row.kanaName.isEmpty, case .failure = KanaName.key(row.kanaName) { field = .kanaName; value = row.kanaName }
+                    try refuse(line, key, .requestInvalid, p.message, field: field,
+                               japanese: field.map { about($0, value) } ?? "保険者番号・記号・番号・カナ氏名・生年月日のいずれかが読み取れません")
+                    continue
                 }
                 let pid: String
                 switch directory.resolve(keys) {
                 case .success(let id): pid = StableHash.hex(id)
-                case .failure(let p): reject(path, line, key, .unknownPerson, p.message, &counts); continue
+                case .failure(let p):
+                    try refuse(line, key, .unknownPerson, p.message,
+                               japanese: "保険者番号・記号・番号・生年月日・カナ氏名が資格名簿のどの加入者とも一致しません（または一人に絞れません）")
+                    continue
                 }
                 let (info, reason, detail) = eligibility(pid, members)
-                guard let m = info else { reject(path, line, key, reason, detail, &counts); continue }
-                if let (_, whereFirst) = seen[pid] {
-                    reject(path, line, key, .duplicatePerson, "the person already has a postcard in this batch (\(whereFirst)); one postcard per person", &counts)
+                guard let m = info else {
+                    let japanese = members[pid].map { "処理日（\(run.runDate.iso)）時点の資格の状態：\($0.status.japaneseName)" }
+                        ?? "資格名簿に記載がありません"
+                    try refuse(line, key, reason, detail, japanese: japanese)
+                    continue
+                }
+                if let (_, whereFirst, whereJapanese) = seen[pid] {
+                    try refuse(line, key, .duplicatePerson, "the person already has a postcard in this batch (\(whereFirst)); one postcard per person",
+                               japanese: "同じ方のはがきがこの回に既にあります（\(whereJapanese)）。はがきは一人一枚です")
                     continue
                 }
                 let name = !row.kanjiName.isEmpty ? row.kanjiName : (!m.kanjiName.isEmpty ? m.kanjiName : m.kanaName)
                 if let p = layoutProblem(postal: row.postalCode, a1: row.address1, a2: row.address2, name: name) {
-                    reject(path, line, key, p.reason, p.detail, &counts)
+                    let field: RosterField
+                    let japanese: String
+                    switch p.reason {
+                    case .nameNotPrintable:
+                        field = .kanjiName
+                        japanese = about(.kanjiName, name)
+                    case .addressUnusable where Self.postalCodeUnusable(row.postalCode):
+                        field = .postalCode
+                        japanese = about(.postalCode, row.postalCode)
+                    default:
+                        field = .address
+                        japanese = about(.address, row.address1) + (row.address2.isEmpty ? "" : "、" + about(.address2, row.address2))
+                    }
+                    try refuse(line, key, p.reason, p.detail, field: field, japanese: japanese)
                     continue
                 }
-                seen[pid] = (requests.count, "\(path) line \(line)")
+                seen[pid] = (requests.count, "\(path) line \(line)", "\(fileName) の\(line)行目")
                 requests.append(Request(personID: pid, postal: row.postalCode, address1: row.address1, address2: row.address2,
-                                        name: name, insurer: insurerName, reason: "mailing", tickets: []))
+                                        name: name, insurer: insurerName, reason: "mailing", tickets: [], profile: profile))
                 counts.accepted += 1
             }
         }
         let (bytes, sha) = try reader.finish()
         run.addInput(Manifest.Input(path: path, kind: "mailing", profile: profile.name, bytes: bytes, sha256: sha, records: counts))
+        handBack.add(.mailingRowsRead, counts.read, for: profile)
+        handBack.add(.mailingRowsAccepted, counts.accepted, for: profile)
+        handBack.add(.mailingRowsRejected, counts.rejected, for: profile)
         if !run.referenceTables.contains(where: { $0.name == "profile:" + profile.name }) {
             run.referenceTables.append(Manifest.ReferenceTable(name: "profile:" + profile.name, version: profile.sha256.isEmpty ? "" : String(profile.sha256.prefix(12)),
                                                                path: profile.path, sha256: profile.sha256))
@@ -260,7 +325,26 @@ public final class CodesStage {
         Log.info("codes: \(path): read \(counts.read), accepted \(counts.accepted), rejected \(counts.rejected)")
     }
 
-    private func readReissue(path: String, members: [String: MemberInfo], requests: inout [Request], seen: inout [String: (Int, String)]) throws {
+    /// The same postal-code rule as PostcardLayout.make: 7 digits, written with digits, -, 〒 and spaces only.
+    static func postalCodeUnusable(_ postal: String) -> Bool {
+        let folded = Normalise.foldWidth(postal)
+        let digits = folded.filter { $0.isASCII && $0.isNumber }
+        return digits.count != 7 || !folded.allSatisfy({ $0.isNumber || $0 == "-" || $0 == "〒" || $0 == " " })
+    }
+
+    /// Insurer number → profile for reissues: the options' table, else the profiles in `profileDirectory`.
+    private lazy var reissueProfiles: [String: InsurerProfile] = {
+        if !options.insurerProfiles.isEmpty { return options.insurerProfiles }
+        guard let dir = options.profileDirectory else { return [:] }
+        var out: [String: InsurerProfile] = [:]
+        for name in FileSystem.listDirectory(dir).sorted() where name.hasSuffix(".profile") {
+            guard let p = try? InsurerProfile.load(path: dir + "/" + name), let n = p.insurerNumber, out[n] == nil else { continue }
+            out[n] = p
+        }
+        return out
+    }()
+
+    private func readReissue(path: String, members: [String: MemberInfo], requests: inout [Request], seen: inout [String: (Int, String, String)]) throws {
         let reader = try ReissueRequestReader(path: path)
         var counts = Manifest.RecordCounts()
         var merged = 0
@@ -278,7 +362,7 @@ public final class CodesStage {
                 guard !q.ticket.isEmpty else { reject(path, line, key, .requestInvalid, "the ticket number is empty", &counts); continue }
                 let (info, reason, detail) = eligibility(pid, members)
                 guard let m = info else { reject(path, line, key, reason, detail, &counts); continue }
-                if let (index, _) = seen[pid] {
+                if let (index, _, _) = seen[pid] {
                     requests[index].tickets.append(q.ticket)
                     merged += 1
                     counts.accepted += 1
@@ -291,10 +375,14 @@ public final class CodesStage {
                     reject(path, line, key, p.reason, (newAddress ? "new address: " : "member master address: ") + p.detail, &counts)
                     continue
                 }
-                seen[pid] = (requests.count, "\(path) line \(line)")
+                seen[pid] = (requests.count, "\(path) line \(line)", "")
+                // Support-desk requests are not the insurer's file: nothing is handed back for them, but the
+                // postcard counts in the summary of the person's insurer (its profile, when one names it).
+                let profile = reissueProfiles[m.insurer]
+                if let profile { handBack.touch(profile) }
                 requests.append(Request(personID: pid, postal: postal, address1: a1, address2: a2, name: name,
                                         insurer: options.insurerNames[m.insurer] ?? m.insurer,
-                                        reason: q.reason.isEmpty ? "reissue" : q.reason, tickets: [q.ticket]))
+                                        reason: q.reason.isEmpty ? "reissue" : q.reason, tickets: [q.ticket], profile: profile))
                 counts.accepted += 1
             }
         }

@@ -29,8 +29,19 @@ public final class EligibilityStage {
     private var insurersInFile: Set<String> = []
     private var unidentifiedInFile = 0
     private var inputPaths: [String] = []
+    /// What goes back to each insurer (返戻); written at the end of `process` unless the caller gave it.
+    public let handBack: InsurerHandBack
+    private let ownsHandBack: Bool
+    /// Insurer number → the profile whose roster holds it, for the per-insurer change counts.
+    private var profileByInsurer: [String: InsurerProfile] = [:]
 
-    public init(run: Run) { self.run = run }
+    /// `handBack`: a collector shared with later stages of the same run, written by the caller before
+    /// the run publishes; nil: the stage keeps its own and writes it at the end of `process`.
+    public init(run: Run, handBack: InsurerHandBack? = nil) {
+        self.run = run
+        self.handBack = handBack ?? InsurerHandBack(run: run)
+        self.ownsHandBack = handBack == nil
+    }
 
     public func process(_ inputs: [RosterInput]) throws {
         let previousMaster = run.previousStateFile("members.csv")
@@ -52,13 +63,15 @@ public final class EligibilityStage {
             try scratch.withUnsafeBytes { try spool.append(id: id, tag: m.status.code, payload: $0) }
         }
         var profilesSeen: [String: InsurerProfile] = [:]
-        var handBacks: [String: InsurerRejectFile] = [:]
         inputPaths = inputs.map(\.path)
 
         for (inputIndex, input) in inputs.enumerated() {
             let profile = input.profile
             profilesSeen[profile.name] = profile
-            if let n = profile.insurerNumber { insurersInRun.insert(n) }
+            if let n = profile.insurerNumber {
+                insurersInRun.insert(n)
+                if profileByInsurer[n] == nil { profileByInsurer[n] = profile }
+            }
             let reader = try RosterReader(profile: profile, path: input.path, runDate: run.runDate)
             // Size the duplicate indexes once (a roster row is rarely shorter than 100 bytes) instead of rehashing as they grow.
             if let size = try? FileManager.default.attributesOfItem(atPath: input.path)[.size] as? Int {
@@ -67,11 +80,7 @@ public final class EligibilityStage {
                 seenCardBranch.reserveCapacity(seenCardBranch.count + rows)
                 if profile.columns[.memberRef] != nil { seenRef.reserveCapacity(seenRef.count + rows) }
             }
-            if handBacks[profile.name] == nil {
-                handBacks[profile.name] = try InsurerRejectFile(
-                    path: try run.outputPath("insurers/\(profile.name)/rejects.csv"), profile: profile, header: reader.headerNames, headerRaw: reader.headerRaw)
-            }
-            let handBack = handBacks[profile.name]!
+            handBack.source(profile, header: reader.headerRaw)
             var accepted = 0, rejected = 0
             insurersInFile = profile.insurerNumber.map { [$0] } ?? []
             var lastInsurer = ""
@@ -79,24 +88,29 @@ public final class EligibilityStage {
             var reasons: [String: Int] = [:]
             let fileName = input.path
 
-            func reject(_ p: RowProblem, line: Int, key: String, raw: [[UInt8]]) {
+            func reject(_ p: RowProblem, line: Int, key: String, raw: [[UInt8]]) throws {
                 rejected += 1
                 reasons[p.reason.rawValue, default: 0] += 1
                 run.rejects.add(file: fileName, line: line, key: key, reason: p.reason, message: "\(p.reason.summary): \(p.detail)")
-                handBack.add(file: (fileName as NSString).lastPathComponent, line: line, problem: p, columnName: p.field.flatMap { reader.columnLabel($0) }, raw: raw)
+                // The insurer reads the detail in Japanese: its own column name and the value as read.
+                let detail = p.japaneseDetail
+                    ?? p.field.flatMap { reader.columnLabel($0) }.map { InsurerHandBack.fieldDetail(column: $0, value: p.value) }
+                    ?? p.detail
+                try handBack.reject(profile, file: fileName, line: line, reason: p.reason, field: p.field, detail: detail, raw: raw)
             }
 
             while let record = try reader.next() {
                 switch record {
                 case .rejected(let p, let line, let key, let raw):
                     protect(reader.bestEffortIdentity(), profile: profile)
-                    reject(p, line: line, key: key, raw: raw)
+                    try reject(p, line: line, key: key, raw: raw)
                 case .accepted(let row, let line):
                     if let earlier = duplicate(of: row.member, input: inputIndex, line: line) {
                         let p = RowProblem(reason: .duplicatePerson, field: nil, value: "",
-                                           detail: "the same person as line \(earlier.1) of \(inputPaths[earlier.0])")
+                                           detail: "the same person as line \(earlier.1) of \(inputPaths[earlier.0])",
+                                           japaneseDetail: "\((inputPaths[earlier.0] as NSString).lastPathComponent) の\(earlier.1)行目と同じ方です")
                         let m = row.member
-                        reject(p, line: line, key: RecordKey.format(m.insurerNumber, m.symbol, m.number, m.branch, ref: m.memberRef),
+                        try reject(p, line: line, key: RecordKey.format(m.insurerNumber, m.symbol, m.number, m.branch, ref: m.memberRef),
                                raw: reader.currentRawFields())
                         continue
                     }
@@ -104,6 +118,7 @@ public final class EligibilityStage {
                         lastInsurer = row.member.insurerNumber
                         insurersInRun.insert(lastInsurer)
                         insurersInFile.insert(lastInsurer)
+                        if profileByInsurer[lastInsurer] == nil { profileByInsurer[lastInsurer] = profile }
                     }
                     let traits = previous.count > 0 ? PersonTraits(row.member) : PersonTraits(ref: 0, branch: 0)
                     let strong = strongMatch(row.member, traits)
@@ -129,11 +144,11 @@ public final class EligibilityStage {
             run.addInput(Manifest.Input(
                 path: input.path, kind: "roster", profile: profile.name, bytes: bytes, sha256: sha,
                 records: .init(read: reader.recordsRead, accepted: accepted, rejected: rejected)))
+            handBack.add(.rosterRowsRead, reader.recordsRead, for: profile)
+            handBack.add(.rosterRowsAccepted, accepted, for: profile)
+            handBack.add(.rosterRowsRejected, rejected, for: profile)
             let reasonText = reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             Log.info("eligibility: \(input.path): read \(reader.recordsRead), accepted \(accepted), rejected \(rejected)\(reasonText.isEmpty ? "" : " (\(reasonText))")")
-        }
-        for (_, file) in handBacks.sorted(by: { $0.key < $1.key }) {
-            run.addOutput(try file.close())
         }
         for (insurer, n) in unidentifiedRejects.sorted(by: { $0.key < $1.key }) where n > 0 {
             Log.warning("eligibility: insurer \(insurer): \(n) rejected rows could not be identified; members missing from its roster are kept unchanged this run instead of being marked as left")
@@ -150,6 +165,7 @@ public final class EligibilityStage {
             Manifest.ReferenceTable(name: "profile:\($0.name)", version: String($0.sha256.prefix(12)), path: $0.path, sha256: $0.sha256)
         }
         try merge(spool: spool, previousMaster: previousMaster)
+        if ownsHandBack { try handBack.write() }
     }
 
     /// Records keys of a rejected row so the person it probably is keeps their previous state.
@@ -236,6 +252,13 @@ public final class EligibilityStage {
         return pid
     }
 
+    /// An insurer number's 8 bytes as one integer (the per-insurer counts of the merge).
+    static func insurerKey<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        var k: UInt64 = 0
+        for b in bytes.prefix(8) { k = k << 8 | UInt64(b) }
+        return k
+    }
+
     private func isProtected(_ m: MemberRecord) -> Bool {
         (!m.memberRef.isEmpty && protectedRefs.contains(MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)))
             || protectedCards.contains(MasterIndex.Keys.card(m.insurerNumber, m.symbolKey, m.numberKey))
@@ -252,12 +275,18 @@ public final class EligibilityStage {
         // Per-row counters as plain integers (string-keyed counts per row showed in the merge's profile).
         var membersByStatus = [Int](repeating: 0, count: 4)
         var joined = 0
+        // Per insurer (keyed by the 8 bytes of its number, no String per row): joined, changed, left.
+        var perInsurer: [UInt64: (joined: Int, changed: Int, left: Int)] = [:]
 
         func write(_ m: MemberRecord) {
             stateMembers.row(m.fields)
             membersByStatus[Int(m.status.code)] += 1
         }
         func record(_ list: [MemberChange]) {
+            if let first = list.first {
+                let k = Self.insurerKey(first.insurerNumber.utf8)
+                if first.change == "left" { perInsurer[k, default: (0, 0, 0)].left += 1 } else { perInsurer[k, default: (0, 0, 0)].changed += 1 }
+            }
             for c in list {
                 changes.row(c.fields)
                 counts["change_\(c.change)", default: 0] += 1
@@ -305,6 +334,7 @@ public final class EligibilityStage {
                         changeRow.append(contentsOf: "joined,,\(status.rawValue)\r\n".utf8)
                         changeRow.withUnsafeBytes { changes.rawRow($0) }
                         joined += 1
+                        perInsurer[Self.insurerKey(row[17..<25]), default: (0, 0, 0)].joined += 1
                     }
                     stateMembers.rawRow(row)
                     membersByStatus[Int(e.tag)] += 1
@@ -328,6 +358,12 @@ public final class EligibilityStage {
         run.addOutput(try FileSystem.linkOrCopy(try stateMembers.close(), to: try run.outputPath("members.csv")))
         run.addOutput(try changes.close())
         for (k, v) in counts { run.summary[k] = v }
+        for (insurer, profile) in profileByInsurer {
+            guard let c = perInsurer[Self.insurerKey(insurer.utf8)] else { continue }
+            handBack.add(.membersJoined, c.joined, for: profile)
+            handBack.add(.membersChanged, c.changed, for: profile)
+            handBack.add(.membersLeft, c.left, for: profile)
+        }
         Log.info("eligibility: member master now has \(counts["members", default: 0]) members; changes: " +
                  counts.filter { $0.key.hasPrefix("change_") }.sorted { $0.key < $1.key }.map { "\($0.key.dropFirst(7)) \($0.value)" }.joined(separator: ", "))
     }

@@ -7,6 +7,9 @@ public struct RowProblem: Error, Equatable {
     public var field: RosterField?
     public var value: String
     public var detail: String
+    /// The detail in Japanese for the insurer's hand-back file, where the problem is not simply one
+    /// field's value (that one is quoted as 列「…」の値「…」).
+    public var japaneseDetail: String? = nil
 }
 
 /// The key naming a record in `rejects.csv`: the card as written, and the member reference if any.
@@ -100,7 +103,9 @@ public final class RosterReader {
                 expectedColumns = max(expectedColumns, idx + 1)
             }
             headerNames = (0..<expectedColumns).map { "列\($0 + 1)" }
-            headerRaw = headerNames.map { Array($0.utf8) }
+            // No header in the file: the hand-back file heads the row's columns 列1, 列2 … in the file's encoding.
+            let encoder = profile.encoding == .cp932 ? CP932Encoder() : nil
+            headerRaw = headerNames.map { encoder?.encode($0).bytes ?? Array($0.utf8) }
         }
     }
 
@@ -180,7 +185,9 @@ public final class RosterReader {
         let line = csv.line
         for i in values.indices { values[i] = "" }
         if let m = csv.malformed {
-            return .rejected(RowProblem(reason: .malformedRecord, field: nil, value: "", detail: m), line: line, key: "", rawFields: rawFields())
+            return .rejected(RowProblem(reason: .malformedRecord, field: nil, value: "", detail: m,
+                                        japaneseDetail: "引用符の対応などが崩れていて、CSVの行として読めません"),
+                             line: line, key: "", rawFields: rawFields())
         }
         if csv.fieldCount != expectedColumns {
             var extraEmpty = csv.fieldCount > expectedColumns
@@ -189,7 +196,10 @@ public final class RosterReader {
                 let detail = csv.fieldCount < expectedColumns
                     ? "\(csv.fieldCount) columns, the header has \(expectedColumns)"
                     : "\(csv.fieldCount) columns, the header has \(expectedColumns) (an unquoted comma in a field?)"
-                return .rejected(RowProblem(reason: .columnCount, field: nil, value: "", detail: detail), line: line, key: "", rawFields: rawFields())
+                let japanese = "列の数が\(csv.fieldCount)です（見出し行は\(expectedColumns)列）"
+                    + (csv.fieldCount > expectedColumns ? "。引用符で囲まれていない「,」がありませんか" : "")
+                return .rejected(RowProblem(reason: .columnCount, field: nil, value: "", detail: detail, japaneseDetail: japanese),
+                                 line: line, key: "", rawFields: rawFields())
             }
         }
         for (o, idx) in columnIndex.enumerated() where idx >= 0 {
@@ -200,7 +210,8 @@ public final class RosterReader {
                 let field = Self.fields[o]
                 let problem = RowProblem(
                     reason: .encodingInvalid, field: field, value: "",
-                    detail: String(format: "column '%@': byte 0x%02X at offset %d is not valid %@", columnName(field), f.byte, f.byteOffset, profile.encoding.rawValue))
+                    detail: String(format: "column '%@': byte 0x%02X at offset %d is not valid %@", columnName(field), f.byte, f.byteOffset, profile.encoding.rawValue),
+                    japaneseDetail: String(format: "列「%@」の%dバイト目（0x%02X）が%@として読めません", columnName(field), f.byteOffset + 1, f.byte, profile.encoding.rawValue))
                 return .rejected(problem, line: line, key: recordKey(), rawFields: rawFields())
             }
         }

@@ -47,6 +47,32 @@ struct XMLBytes {
         }
     }
 
+    /// Appends text so that a parser gives back exactly `s`: as `text`, and also CR as `&#13;` (a
+    /// parser turns a literal CR or CRLF into LF); in an attribute value also TAB and LF as character
+    /// references (attribute-value normalisation would turn them into spaces).
+    mutating func exact(_ s: String, attribute: Bool = false) {
+        var s = s
+        s.withUTF8 { u in
+            var clean = true
+            for b in u where b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x0D || (attribute && (b == 0x09 || b == 0x0A)) {
+                clean = false; break
+            }
+            if clean { bytes.append(contentsOf: u); return }
+            for b in u {
+                switch b {
+                case 0x26: raw("&amp;")
+                case 0x3C: raw("&lt;")
+                case 0x3E: raw("&gt;")
+                case 0x22: raw("&quot;")
+                case 0x0D: raw("&#13;")
+                case 0x09 where attribute: raw("&#9;")
+                case 0x0A where attribute: raw("&#10;")
+                default: bytes.append(b)
+                }
+            }
+        }
+    }
+
     /// A new line indented `depth` levels (nothing when the style is one line).
     @inline(__always)
     mutating func newline(_ depth: Int) {

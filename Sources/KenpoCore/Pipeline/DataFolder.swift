@@ -129,15 +129,59 @@ public final class DataFolder {
         }
     }
 
-    /// Keeps the newest `keep` generations (and always the current one).
-    func pruneGenerations(keep: Int) {
-        let numbers = generationNumbers()
-        guard numbers.count > keep else { return }
+    /// Retention (`Run.retentionDays`, pipeline `[retention] days`): removes every state generation
+    /// and every published outbox run whose **run date** lies more than `days` days before `runDate`
+    /// — never the current generation, never the run `latest` points to. Run dates are the ones
+    /// recorded by the runs (generation.json `run_date`, else the manifest of the generation's run;
+    /// manifest.json `run_date` for outbox runs), not file times: the machine clock is not trusted.
+    /// Anything whose run date cannot be read is kept (and named in the log). Returns what was removed.
+    @discardableResult
+    public func prune(retentionDays days: Int, runDate: CalendarDate) -> (generations: [String], runs: [String]) {
+        let cutoff = runDate.daysSinceEpoch - max(days, 0)
+        var removedGenerations: [String] = [], removedRuns: [String] = []
         let current = currentGeneration()
-        for n in numbers.dropLast(keep) {
+        for n in generationNumbers() {
             let name = Self.generationName(n)
-            if name != current { FileSystem.removeTree(generationPath(name)) }
+            guard name != current else { continue }
+            guard let date = generationRunDate(name) else {
+                Log.warning("retention: state generation \(name) records no run date; it is kept")
+                continue
+            }
+            if date.daysSinceEpoch < cutoff {
+                FileSystem.removeTree(generationPath(name))
+                removedGenerations.append(name)
+            }
         }
+        let latest = latestRun()
+        for run in publishedRuns() where run != latest {
+            guard let m = try? Manifest.decode(path: outbox + "/" + run + "/manifest.json"), let date = CalendarDate(iso: m.runDate) else {
+                Log.warning("retention: outbox run \(run) has no readable run date; it is kept")
+                continue
+            }
+            if date.daysSinceEpoch < cutoff {
+                FileSystem.removeTree(outbox + "/" + run)
+                removedRuns.append(run)
+            }
+        }
+        if !removedGenerations.isEmpty || !removedRuns.isEmpty {
+            FileSystem.syncDirectory(generations)
+            FileSystem.syncDirectory(outbox)
+            Log.info("retention (\(days) days before \(runDate.iso)): removed \(removedGenerations.count) state generations, \(removedRuns.count) outbox runs")
+        }
+        return (removedGenerations, removedRuns)
+    }
+
+    /// A generation's run date: `run_date` of its generation.json, else the run date in the manifest of
+    /// the run that wrote it (generations written before run dates were recorded).
+    func generationRunDate(_ name: String) -> CalendarDate? {
+        guard let data = FileManager.default.contents(atPath: generationPath(name) + "/generation.json"),
+              let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        if let d = info["run_date"] as? String, let date = CalendarDate(iso: d) { return date }
+        if let run = info["run_id"] as? String, !run.contains("/"),
+           let m = try? Manifest.decode(path: outbox + "/" + run + "/manifest.json") {
+            return CalendarDate(iso: m.runDate)
+        }
+        return nil
     }
 }
 

@@ -43,6 +43,22 @@ public struct Manifest: Codable, Equatable {
     public var referenceTables: [ReferenceTable]
     public var rejectReasons: [String: Int]
     public var summary: [String: Int]
+    /// Deletions applied to this run's outputs after it was published (`kenpo delete`): which files
+    /// were rewritten, at whose request, so that `outputs` (rows, bytes, SHA-256) stay true.
+    /// Absent (not written) until a deletion touches the run.
+    public var deletions: [DeletionNote]? = nil
+
+    public struct DeletionNote: Codable, Equatable {
+        /// The deletion requests (request ids) applied.
+        public var requestIds: [String]
+        /// The run that applied them, and its run date.
+        public var deletionRunId: String
+        public var runDate: String
+        /// The files of this run rewritten (paths as in `outputs`).
+        public var files: [String]
+        /// Files removed entirely (a member's export written before the deletion); gone from `outputs`.
+        public var removed: [String]? = nil
+    }
 
     public func encoded() throws -> [UInt8] {
         let e = JSONEncoder()

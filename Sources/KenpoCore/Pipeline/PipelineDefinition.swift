@@ -14,14 +14,21 @@ public struct PipelineDefinition {
     public var imports: [ImportInput] = []
     /// The checkup item master (`[reference] checkup_items`).
     public var checkupItemsPath: String
+    /// `[retention] days = N`: how many days (by run date) state generations and outbox runs are kept;
+    /// nil: `Run.defaultRetentionDays`.
+    public var retentionDays: Int?
+    /// `[grading] directory` (default pipelines/grading) and `table` (default ningen-dock-2024): the
+    /// grading set imports grade with. A newer edition is a new file there and one line here.
+    public var gradingDirectory: String
+    public var gradingTable: String = GradingReference.defaultTable
 
     public static func load(path: String) throws -> PipelineDefinition {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw KenpoError.configuration(path: path, line: nil, message: "cannot read the pipeline file; check the path (pipelines live in pipelines/)")
         }
         let ini = try IniFile.parse(text, path: path)
-        for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference"].contains(name) {
-            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline], [eligibility], [import] and [reference]")
+        for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference", "retention", "grading"].contains(name) {
+            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline], [eligibility], [import], [reference], [grading] and [retention]")
         }
         let name = ini.sections["pipeline"]?.values["name"]?.0 ?? (path as NSString).lastPathComponent
         var rejectsExit: Int32 = 3
@@ -62,8 +69,28 @@ public struct PipelineDefinition {
         if let (v, _) = ini.sections["reference"]?.values["checkup_items"] {
             items = v.hasPrefix("/") ? v : (root.isEmpty ? v : root + "/" + v)
         }
-        var p = PipelineDefinition(name: name, path: path, rejectsExitStatus: rejectsExit, eligibility: elig, checkupItemsPath: items)
+        var grading = (root.isEmpty ? "" : root + "/") + GradingReference.defaultDirectory
+        var gradingTable = GradingReference.defaultTable
+        for (key, (value, line)) in ini.sections["grading"]?.values ?? [:] {
+            switch key {
+            case "directory": grading = value.hasPrefix("/") ? value : (root.isEmpty ? value : root + "/" + value)
+            case "table": gradingTable = value
+            default: throw KenpoError.configuration(path: path, line: line, message: "unknown key '\(key)' in [grading]; use directory = FOLDER and table = NAME")
+            }
+        }
+        var p = PipelineDefinition(name: name, path: path, rejectsExitStatus: rejectsExit, eligibility: elig, checkupItemsPath: items,
+                                   gradingDirectory: grading)
+        p.gradingTable = gradingTable
         p.imports = imports
+        for (key, (value, line)) in ini.sections["retention"]?.values ?? [:] {
+            guard key == "days" else {
+                throw KenpoError.configuration(path: path, line: line, message: "unknown key '\(key)' in [retention]; the only key is days = N")
+            }
+            guard let n = Int(value), (0...3650).contains(n) else {
+                throw KenpoError.configuration(path: path, line: line, message: "[retention] days must be a whole number of days from 0 to 3650, e.g. days = 30")
+            }
+            p.retentionDays = n
+        }
         return p
     }
 

@@ -36,6 +36,10 @@ public enum RejectReason: String, CaseIterable, Sendable {
     case addressNotPrintable = "ADDRESS_NOT_PRINTABLE" // a character of the address CP932 cannot print, no substitute
     case nameNotPrintable = "NAME_NOT_PRINTABLE"       // a character of the name CP932 cannot print, no substitute; or too long
     case requestInvalid = "REQUEST_INVALID"            // a mailing-list row or reissue request that cannot be read (card, person id, ticket)
+    // Deletion of Mynaportal and uploaded data (kenpo delete).
+    case deletionRequestInvalid = "DELETION_REQUEST_INVALID" // a deletion request row that cannot be read (request id, person id, requested_at) or repeats a request id
+    case deletionPersonUnknown = "DELETION_PERSON_UNKNOWN"   // the deletion request's person id is nobody kenpo knows
+    case deletedAtMemberRequest = "DELETED_AT_MEMBER_REQUEST" // import: this very member document was deleted at the member's request (tombstone)
 
     /// A short English message; the record-specific detail is appended by the caller.
     public var summary: String {
@@ -71,43 +75,9 @@ public enum RejectReason: String, CaseIterable, Sendable {
         case .addressNotPrintable: return "the address holds a character the print file (CP932) cannot carry"
         case .nameNotPrintable: return "the name cannot be printed on the postcard"
         case .requestInvalid: return "the request cannot be read"
-        }
-    }
-
-    /// The message in Japanese, for the insurer hand-back file (返戻).
-    public var japanese: String {
-        switch self {
-        case .malformedRecord: return "CSVの形式が不正です（引用符の閉じ忘れなど）"
-        case .columnCount: return "列数が見出し行と一致しません"
-        case .encodingInvalid: return "文字コードとして読めないバイトがあります"
-        case .fieldMissing: return "必須項目が空です"
-        case .insurerNumberInvalid: return "保険者番号が8桁ではありません"
-        case .insurerCheckDigit: return "保険者番号の検証番号が一致しません"
-        case .insurerMismatch: return "保険者番号がこの保険者のものではありません"
-        case .symbolInvalid: return "記号が読み取れません"
-        case .numberInvalid: return "番号は数字で記入してください"
-        case .branchInvalid: return "枝番は数字で記入してください"
-        case .kanaInvalid: return "カナ氏名にカナ以外の文字があります"
-        case .dateInvalid: return "日付が読み取れないか、存在しない日付です"
-        case .birthAfterRunDate: return "生年月日が処理日より後です"
-        case .qualificationOrder: return "資格取得日・資格喪失日の前後関係が不正です"
-        case .sexInvalid: return "性別コードが読み取れません"
-        case .relationshipInvalid: return "本人・家族区分が読み取れません"
-        case .formerCardInvalid: return "特例退職者の旧保険証情報が読み取れません"
-        case .duplicatePerson: return "同一人物が重複しています"
-        case .malformedXML: return "XMLが途中で切れているか、形式が不正です"
-        case .doctypeRefused: return "XMLにDOCTYPE宣言（DTD・実体）があるため受け付けません"
-        case .unknownDocument: return "取り込める形式のファイルではありません"
-        case .documentIncomplete: return "必須の項目がないか、読み取れません"
-        case .uploadTooLarge: return "アップロードされたファイルが10MBを超えています"
-        case .archiveEntryRefused: return "ZIP内のファイルを安全に読み取れません"
-        case .unknownPerson: return "保険証情報に一致する加入者がいません"
-        case .identityMismatch: return "本人以外のデータです"
-        case .personNotEligible: return "処理日時点で資格がありません（資格取得前・資格喪失・脱退）"
-        case .addressUnusable: return "郵便番号（7桁）または住所がはがきに使えません"
-        case .addressNotPrintable: return "住所に印刷できない文字（CP932外・代替字なし）があります"
-        case .nameNotPrintable: return "氏名がはがきに印刷できません（CP932外の文字、または長すぎます）"
-        case .requestInvalid: return "依頼内容が読み取れません"
+        case .deletionRequestInvalid: return "the deletion request cannot be read"
+        case .deletionPersonUnknown: return "the deletion request names a person kenpo does not know"
+        case .deletedAtMemberRequest: return "the document was deleted at the member's request and is not imported again"
         }
     }
 }

@@ -23,8 +23,11 @@ public final class Run {
     public private(set) var outputs: [OutputFile] = []
     public var referenceTables: [Manifest.ReferenceTable] = []
     public var summary: [String: Int] = [:]
-    /// Keeps this many state generations (older ones are removed after a publish).
-    public var keepGenerations = 14
+    /// Retention: state generations and outbox runs whose run date is more than this many days
+    /// before this run's date are removed after a publish (never the current generation nor the
+    /// latest run; see `DataFolder.prune`). Pipeline files set it with `[retention] days = N`.
+    public var retentionDays = Run.defaultRetentionDays
+    public static let defaultRetentionDays = 30
 
     public let rejects: RejectSink
 
@@ -99,6 +102,20 @@ public final class Run {
 
     public func addInput(_ input: Manifest.Input) { inputs.append(input) }
 
+    /// Replaces the manifest entry of an output rewritten after it was added (a deletion later in
+    /// the same run), or adds it.
+    public func updateOutput(_ file: OutputFile) {
+        var f = file
+        if f.path.hasPrefix(staging + "/") { f.path = String(f.path.dropFirst(staging.count + 1)) }
+        if let i = outputs.firstIndex(where: { $0.path == f.path }) { outputs[i] = f } else { outputs.append(f) }
+    }
+
+    /// Drops the manifest entry of an output removed after it was added (relative path).
+    public func removeOutput(_ relative: String) { outputs.removeAll { $0.path == relative } }
+
+    /// The manifest entries of the outputs added so far (paths relative to the run folder).
+    public var outputEntries: [OutputFile] { outputs }
+
     /// Records an output written under the staging folder.
     public func addOutput(_ file: OutputFile) {
         var f = file
@@ -123,7 +140,7 @@ public final class Run {
 
         let status: ExitStatus = totalRejected > 0 ? .completedWithRejects : .success
         if let staged = stateStaging, let gen = newGeneration {
-            let info = "{\"generation\": \"\(gen)\", \"run_id\": \"\(id)\", \"previous\": \(previousGeneration.map { "\"\($0)\"" } ?? "null")}\n"
+            let info = "{\"generation\": \"\(gen)\", \"run_id\": \"\(id)\", \"run_date\": \"\(runDate.iso)\", \"previous\": \(previousGeneration.map { "\"\($0)\"" } ?? "null")}\n"
             try FileSystem.writeAtomically(Array(info.utf8), to: staged + "/generation.json")
             FileSystem.syncDirectory(staged)
             try FileSystem.rename(staged, data.generationPath(gen))
@@ -139,6 +156,9 @@ public final class Run {
             inputs: inputs, outputs: outputs.sorted { $0.path < $1.path },
             referenceTables: referenceTables, rejectReasons: rejects.countsByReason, summary: summary)
         try FileSystem.writeAtomically(try manifest.encoded(), to: staging + "/manifest.json")
+        // The report compares with the previous published run (outbox/latest, before this one replaces it).
+        let previous = try? Manifest.decode(path: data.latestLink + "/manifest.json")
+        try RunReport(manifest: manifest, previous: previous).write(into: staging)
         FileSystem.syncDirectory(staging)
         // Commit point: the run folder appears complete, in one rename.
         try FileSystem.rename(staging, data.outbox + "/" + id)
@@ -150,7 +170,7 @@ public final class Run {
                 try FileSystem.replaceSymlink(data.currentLink, target: "generations/" + gen)
             }
             try FileSystem.replaceSymlink(data.latestLink, target: id)
-            data.pruneGenerations(keep: keepGenerations)
+            data.prune(retentionDays: retentionDays, runDate: runDate)
         } catch {
             Log.warning("run \(id) is published, but switching state/current and outbox/latest failed (\(error)); the next kenpo start completes it")
         }

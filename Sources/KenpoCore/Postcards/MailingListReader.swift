@@ -26,7 +26,8 @@ public struct MailingRow: Sendable {
 public final class MailingListReader {
     public enum Record {
         case row(MailingRow, line: Int, key: String)
-        case rejected(RejectReason, String, line: Int, key: String)
+        /// Reason, English detail (operator), line, key, the field at fault if one, Japanese detail (insurer).
+        case rejected(RejectReason, String, line: Int, key: String, field: RosterField?, japanese: String)
     }
 
     enum Field: Int, CaseIterable {
@@ -70,6 +71,9 @@ public final class MailingListReader {
     private var index: [Int] = Array(repeating: -1, count: Field.allCases.count)
     private var columns = 0
     public private(set) var recordsRead = 0
+    /// The header as the insurer wrote it (decoded, and as raw bytes for hand-back files).
+    public private(set) var headerNames: [String] = []
+    public private(set) var headerRaw: [[UInt8]] = []
 
     public init(profile: InsurerProfile, path: String) throws {
         self.profile = profile
@@ -86,6 +90,8 @@ public final class MailingListReader {
             guard case .success(let name) = decode(Array(csv.fieldBytes(i))) else {
                 throw KenpoError.input(path: path, line: csv.line, message: "the header row is not valid \(profile.encoding.rawValue) (column \(i + 1)); is the profile's encoding right?")
             }
+            headerNames.append(name)
+            headerRaw.append(Array(csv.fieldBytes(i)))
             folded[RosterReader.foldHeader(name), default: i] = i
         }
         var missing: [String] = []
@@ -105,28 +111,58 @@ public final class MailingListReader {
     private func decode(_ bytes: [UInt8]) -> Result<String, DecodeFailure> {
         if let decoder { return decoder.decode(bytes) }
         if let s = String(validating: bytes, as: UTF8.self) { return .success(s) }
-        return .failure(DecodeFailure(byteOffset: 0, byte: bytes.first ?? 0))
+        // The first byte that is not valid UTF-8, for the message.
+        var offset = 0
+        var it = bytes.makeIterator()
+        var utf8 = UTF8()
+        loop: while true {
+            switch utf8.decode(&it) {
+            case .scalarValue(let s): offset += UTF8.width(s)
+            case .emptyInput, .error: break loop
+            }
+        }
+        return .failure(DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0))
+    }
+
+    /// The current record's fields as they are in the file (its encoding), for hand-back files.
+    public func currentRawFields() -> [[UInt8]] { (0..<csv.fieldCount).map { Array(csv.fieldBytes($0)) } }
+
+    /// The insurer's own name of the column holding `field`, if the list has it.
+    public func columnLabel(_ field: RosterField) -> String? {
+        guard let f = Field.allCases.first(where: { $0.rosterField == field }) else { return nil }
+        let i = index[f.rawValue]
+        return i >= 0 && i < headerNames.count ? headerNames[i] : nil
     }
 
     public func next() throws -> Record? {
         guard try csv.next() else { return nil }
         recordsRead += 1
         let line = csv.line
-        if let m = csv.malformed { return .rejected(.malformedRecord, m, line: line, key: "") }
+        if let m = csv.malformed {
+            return .rejected(.malformedRecord, m, line: line, key: "", field: nil, japanese: "引用符の対応などが崩れていて、CSVの行として読めません")
+        }
         var values = Array(repeating: "", count: Field.allCases.count)
-        var problem: String?
+        var problem: (english: String, japanese: String, field: RosterField)?
         for f in Field.allCases where index[f.rawValue] >= 0 {
             let i = index[f.rawValue]
             guard i < csv.fieldCount else { continue }
             switch decode(Array(csv.fieldBytes(i))) {
             case .success(let s): values[f.rawValue] = Normalise.trim(s)
-            case .failure(let e): problem = problem ?? String(format: "column %d: byte 0x%02X at offset %d is not valid %@", i + 1, e.byte, e.byteOffset, profile.encoding.rawValue)
+            case .failure(let e):
+                if problem == nil {
+                    problem = (String(format: "column %d: byte 0x%02X at offset %d is not valid %@", i + 1, e.byte, e.byteOffset, profile.encoding.rawValue),
+                               String(format: "列「%@」の%dバイト目（0x%02X）が%@として読めません", headerNames[i], e.byteOffset + 1, e.byte, profile.encoding.rawValue),
+                               f.rosterField)
+                }
             }
         }
         let key = RecordKey.format(Normalise.foldWidth(values[Field.insurer.rawValue]), Normalise.foldWidth(values[Field.symbol.rawValue]),
                                    Normalise.foldWidth(values[Field.number.rawValue]), Normalise.foldWidth(values[Field.branch.rawValue]), ref: "")
-        if csv.fieldCount < columns { return .rejected(.columnCount, "\(csv.fieldCount) columns, the header has \(columns)", line: line, key: key) }
-        if let problem { return .rejected(.encodingInvalid, problem, line: line, key: key) }
+        if csv.fieldCount < columns {
+            return .rejected(.columnCount, "\(csv.fieldCount) columns, the header has \(columns)", line: line, key: key, field: nil,
+                             japanese: "列の数が\(csv.fieldCount)です（見出し行は\(columns)列）")
+        }
+        if let problem { return .rejected(.encodingInvalid, problem.english, line: line, key: key, field: problem.field, japanese: problem.japanese) }
         var r = MailingRow()
         r.insurerNumber = values[Field.insurer.rawValue]; r.symbol = values[Field.symbol.rawValue]
         r.number = values[Field.number.rawValue]; r.branch = values[Field.branch.rawValue]

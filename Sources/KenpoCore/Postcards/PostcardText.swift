@@ -376,7 +376,8 @@ public enum SpreadsheetSafe {
 }
 
 extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+    /// Right-aligned in `width` characters: "7F" → "007F"; " " pads report columns.
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

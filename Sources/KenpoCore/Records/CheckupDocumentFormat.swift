@@ -296,6 +296,7 @@ public enum UnitSpelling {
         "ml/min/1.73m2": "ml/min/1.73m2", "ml/min/{1.73_m2}": "ml/min/1.73m2", "ml/min/1.73m^2": "ml/min/1.73m2",
         "kg/m2": "kg/m2", "kg/m^2": "kg/m2", "cm2": "cm2", "cm^2": "cm2", "cm": "cm", "kg": "kg", "%": "%",
         "mmol/l": "mmol/l", "mg/g": "mg/g", "mg/gcr": "mg/gCr",
+        "umol/l": "umol/l", "µmol/l": "umol/l", "μmol/l": "umol/l", "g/l": "g/l", "mmol/mol": "mmol/mol", "kpa": "kPa", "mm": "mm",
     ]
 
     public static func normalise(_ raw: String) -> String {

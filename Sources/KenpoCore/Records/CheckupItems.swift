@@ -11,6 +11,9 @@ public struct CheckupItems: Sendable {
         public var valueType: String
         public var unit: String
         public var note: String
+        /// Which blood-pressure reading the item is (`first`, `second`, `other`; empty for others):
+        /// kenpo's added column, so the reading rule in the note can be applied.
+        public var reading: String = ""
     }
 
     public private(set) var items: [String: Item] = [:]
@@ -35,7 +38,7 @@ public struct CheckupItems: Sendable {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             if !sawHeader {
                 guard f.count >= 5, f[0] == "code", f[1] == "name_ja", f[2] == "analyte", f[3] == "value_type", f[4] == "unit" else {
-                    throw KenpoError.configuration(path: path, line: i + 1, message: "the header must be code, name_ja, analyte, value_type, unit[, note] (tab-separated)")
+                    throw KenpoError.configuration(path: path, line: i + 1, message: "the header must be code, name_ja, analyte, value_type, unit[, note[, reading]] (tab-separated)")
                 }
                 sawHeader = true
                 continue
@@ -46,8 +49,12 @@ public struct CheckupItems: Sendable {
             guard table.items[f[0]] == nil else {
                 throw KenpoError.configuration(path: path, line: i + 1, message: "item \(f[0]) is listed twice")
             }
+            let reading = f.count > 6 ? f[6] : ""
+            guard ["", "first", "second", "other"].contains(reading) else {
+                throw KenpoError.configuration(path: path, line: i + 1, message: "reading must be first, second, other or empty, not '\(reading)'")
+            }
             table.items[f[0]] = Item(code: f[0], name: f[1], analyte: f[2], valueType: f[3],
-                                     unit: UnitSpelling.normalise(f.count > 4 ? f[4] : ""), note: f.count > 5 ? f[5] : "")
+                                     unit: UnitSpelling.normalise(f.count > 4 ? f[4] : ""), note: f.count > 5 ? f[5] : "", reading: reading)
         }
         guard sawHeader, !table.items.isEmpty else {
             throw KenpoError.configuration(path: path, line: nil, message: "the checkup item table has no items")

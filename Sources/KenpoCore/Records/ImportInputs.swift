@@ -101,7 +101,13 @@ enum ImportExpansion {
                     do {
                         let archive = try ZipArchive(path: path, limits: ZipLimits(maxEntryBytes: maxDecompressed, maxTotalBytes: 16 << 30, maxEntries: 200_000))
                         files.append(ImportFile(path: path, container: .zip(archive), bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
-                        for e in archive.entries where !e.isDirectory {
+                        // A member export (kenpo export): its export.json describes the ZIP and is no
+                        // document, so it is skipped (not counted); its XML files are read as any others.
+                        let exportManifest = Self.exportManifest(in: archive)
+                        if exportManifest != nil && source != .memberUpload {
+                            Log.warning("import: \(path) is a member's kenpo export read as \(source.rawValue) data: its records gain the source '\(source.rawValue)'; a member's own export belongs in the inbox's import/<person-id>/ folder (member upload)")
+                        }
+                        for e in archive.entries where !e.isDirectory && e != exportManifest {
                             var refused: DocumentProblem? = e.problem.map { DocumentProblem(.archiveEntryRefused, $0) }
                             if refused == nil, source == .memberUpload, e.uncompressedSize > uploadLimit {
                                 refused = DocumentProblem(.uploadTooLarge, "the entry inflates to \(e.uncompressedSize) bytes; a member upload may be at most 10 MB")
@@ -126,6 +132,17 @@ enum ImportExpansion {
             }
         }
         return (files, jobs)
+    }
+
+    /// The `export.json` entry of a kenpo member export, told by its content (a JSON object whose
+    /// format is `kenpo-export`, at most 1 MB) — the name only says which entry to look at. Any other
+    /// entry, and an export.json that is not such a manifest, is read as a document as before (a
+    /// non-XML one is rejected); refused entries (unsafe, encrypted …) stay refused.
+    static func exportManifest(in archive: ZipArchive) -> ZipEntry? {
+        guard let e = archive.entries.first(where: { $0.path == ExportManifest.entryName && !$0.isDirectory }),
+              e.problem == nil, e.uncompressedSize <= ExportManifest.maxBytes,
+              let bytes = try? archive.readAll(e), ExportManifest.recognise(bytes) != nil else { return nil }
+        return e
     }
 
     /// Regular files under `dir`, in name order, hidden files skipped, symbolic links not followed.

@@ -10,6 +10,8 @@ public final class ImportStage {
     let run: Run
     let items: CheckupItems
     public var workers = ProcessInfo.processInfo.activeProcessorCount
+    /// Grades checkup results as they are stored (nil: the grade columns stay empty).
+    public var grader: Grader?
 
     public init(run: Run, items: CheckupItems) {
         self.run = run
@@ -20,34 +22,48 @@ public final class ImportStage {
         let (files, jobs) = try ImportExpansion.expand(inputs)
         let directory = try MemberDirectory(masterPath: run.currentStateFile("members.csv"))
         Log.info("import: \(jobs.count) documents in \(files.count) files; member master has \(directory.count) members")
+        // Member documents deleted at the member's request are refused; accepted ones are listed (DocumentLedger).
+        let book = try ImportDocumentBook(run: run)
         try FileSystem.makeDirectory(run.scratch)
         let stagers = try RecordKind.all.map { try RecordStager(kind: $0, scratch: run.scratch) }
         var docKinds: [String: Int] = [:]
         var results = 0
         let items = self.items
+        let grader = self.grader
+        var tally = GradeTally()
 
         // Workers parse, attach and build the records (the member directory is only read); the
         // consumer, in input order, keeps the books and stages the records.
         try OrderedParallelMap.run(count: jobs.count, workers: workers, makeWorker: {
             let reader = HealthDocumentReader()
-            return { i in Self.prepare(Self.read(jobs[i], files: files, reader: reader), job: jobs[i], file: files[jobs[i].file], directory: directory, items: items) }
+            return { i in Self.prepare(Self.read(jobs[i], files: files, reader: reader), job: jobs[i], file: files[jobs[i].file], directory: directory, items: items, grader: grader) }
         }, consume: { i, outcome in
             let job = jobs[i]
             let file = files[job.file]
             file.counts.read += 1
-            if let sha = outcome.sha256 { file.sha256 = sha }
+            // outcome.sha256 is the document's hash; for a plain XML file that is the file's too.
+            if let sha = outcome.sha256, case .xml = file.container { file.sha256 = sha }
             switch outcome.prepared {
             case .failure(let p):
                 file.counts.rejected += 1
                 run.rejects.add(file: job.display, line: p.line, key: outcome.key, reason: p.reason, message: p.reason.summary + ": " + p.message)
+            case .success(let prepared) where !prepared.records.isEmpty && book.isDeleted(outcome.sha256, source: file.source):
+                file.counts.rejected += 1
+                run.rejects.add(file: job.display, line: 0, key: outcome.key, reason: .deletedAtMemberRequest,
+                                message: RejectReason.deletedAtMemberRequest.summary + ": this very document (SHA-256 \(outcome.sha256!.prefix(12))…) was deleted at the member's request; a new pull from Mynaportal is imported normally")
             case .success(let prepared):
+                if let first = prepared.records.first {
+                    try book.record(sha256: outcome.sha256, person: first.1.person, source: file.source, kind: prepared.kind)
+                }
                 file.counts.accepted += 1
                 docKinds[prepared.kind, default: 0] += 1
                 if let declared = prepared.declaredCount { file.declaredCount = declared }
                 if prepared.kind == "checkup" { file.checkupDocuments += 1 }
                 results += prepared.results
+                tally.add(prepared.grades)
                 for (k, r) in prepared.records { stagers[k].add(r, file: job.display) }
             }
+            if i == jobs.count - 1 { try book.finish() }
         })
 
         for f in files {
@@ -90,6 +106,13 @@ public final class ImportStage {
         run.summary["documents_rejected"] = files.reduce(0) { $0 + $1.counts.rejected }
         run.summary["checkup_results_read"] = results
         if !run.referenceTables.contains(where: { $0.name == "checkup-items" }) { run.referenceTables.append(items.manifestEntry) }
+        if let grader {
+            tally.write(into: &run.summary)
+            for t in GradingReference.manifestEntries(grader) where !run.referenceTables.contains(t) { run.referenceTables.append(t) }
+            if tally.unknownUnits > 0 {
+                Log.warning("import: \(tally.unknownUnits) results are in a unit no grading table or conversion knows; they are stored ungraded (grade_note says which)")
+            }
+        }
         Log.info("import: \(jobs.count) documents, \(run.summary["documents_rejected"]!) rejected; " +
                  RecordKind.all.map { k in "\(k.name) +\(run.summary["\(k.name)_added", default: 0]) ~\(run.summary["\(k.name)_replaced", default: 0])" }.joined(separator: ", "))
     }
@@ -116,6 +139,7 @@ public final class ImportStage {
         var declaredCount: Int?
         var results = 0
         var records: [(Int, StagedRecord)] = []
+        var grades = GradeTally()
     }
 
     struct PreparedOutcome {
@@ -125,7 +149,7 @@ public final class ImportStage {
     }
 
     /// Attaches a read document to its member and builds its records (on a worker thread).
-    static func prepare(_ o: Outcome, job: DocumentJob, file: ImportFile, directory: MemberDirectory, items: CheckupItems) -> PreparedOutcome {
+    static func prepare(_ o: Outcome, job: DocumentJob, file: ImportFile, directory: MemberDirectory, items: CheckupItems, grader: Grader? = nil) -> PreparedOutcome {
         let doc: HealthDocument
         switch o.result {
         case .failure(let p): return PreparedOutcome(prepared: .failure(p), sha256: o.sha256)
@@ -145,7 +169,8 @@ public final class ImportStage {
         switch doc {
         case .checkup(let c):
             p.results = c.results.count
-            p.records = [(0, RecordRows.checkup(c, person: person, source: file.source, file: job.display, items: items))]
+            p.records = [(0, RecordRows.checkup(c, person: person, source: file.source, file: job.display, items: items,
+                                                grading: grader.map { ($0, directory.sex(of: person)) }, tally: &p.grades))]
         case .costNotices(let n):
             p.records = RecordRows.costNotices(n, person: person, source: file.source, file: job.display).map { (1, $0) }
         case .prescriptions(let rx):
@@ -171,9 +196,14 @@ public final class ImportStage {
                 let r = reader.read(limited(src))
                 return Outcome(result: r, sha256: src.digest.finalizeHex())
             case .gzip:
-                return Outcome(result: reader.read(limited(try GzipByteSource(path: file.path, maxBytes: ImportExpansion.maxDecompressed))), sha256: nil)
+                // Every document is hashed as read (decompressed), for the deletion tombstones.
+                let src = HashingByteSource(try GzipByteSource(path: file.path, maxBytes: ImportExpansion.maxDecompressed))
+                let r = reader.read(limited(src))
+                return Outcome(result: r, sha256: src.digest.finalizeHex())
             case .zip(let archive):
-                return Outcome(result: reader.read(limited(try archive.open(job.entry!))), sha256: nil)
+                let src = HashingByteSource(try archive.open(job.entry!))
+                let r = reader.read(limited(src))
+                return Outcome(result: r, sha256: src.digest.finalizeHex())
             }
         } catch let e as KenpoError {
             return Outcome(result: .failure(DocumentProblem(.archiveEntryRefused, e.description)), sha256: nil)

@@ -14,7 +14,7 @@ public final class MemberDirectory {
     private var byCardBirth: [UInt64: UInt64] = [:]
     private var byCardBirthKana: [UInt64: UInt64] = [:]
     private var byCardBirthBranch: [UInt64: UInt64] = [:]
-    private struct Person { var kana: UInt64; var birth: String; var branch: String }
+    private struct Person { var kana: UInt64; var birth: String; var branch: String; var sex: GradingSex }
     private var people: [UInt64: Person] = [:]
     public private(set) var count = 0
 
@@ -30,7 +30,7 @@ public final class MemberDirectory {
 
     func add(_ m: MemberRecord, pid: UInt64) {
         count += 1
-        people[pid] = Person(kana: StableHash.of(["kana", m.kanaKey]), birth: m.birthDate, branch: m.branch)
+        people[pid] = Person(kana: StableHash.of(["kana", m.kanaKey]), birth: m.birthDate, branch: m.branch, sex: GradingSex(master: m.sex))
         // card_aliases lists every card of the person, current first: insurer:symbol_key:number_key.
         var cards = m.cardAliases.split(separator: ";").map(String.init)
         if cards.isEmpty { cards = [m.cardKey] }
@@ -44,6 +44,9 @@ public final class MemberDirectory {
     private func insert(_ d: inout [UInt64: UInt64], _ k: UInt64, _ pid: UInt64) {
         if let e = d[k], e != pid { d[k] = Self.ambiguous } else { d[k] = pid }
     }
+
+    /// The person's sex as the master gives it (grading picks sex-specific bands by it).
+    public func sex(of pid: UInt64) -> GradingSex { people[pid]?.sex ?? .unknown }
 
     /// The document's identity in registration-key form, or why it cannot be read.
     public struct SubjectKeys: Equatable {

@@ -69,7 +69,9 @@ struct StagedRecord {
 /// Turns documents into records: ids by identity (person + what the record is about), content
 /// hashes over everything a member sees, so the same record arriving twice is recognised.
 enum RecordRows {
-    static func checkup(_ d: CheckupDocument, person: UInt64, source: RecordSource, file: String, items: CheckupItems) -> StagedRecord {
+    /// `grading`: the grader and the person's sex; the grade columns stay empty without one.
+    static func checkup(_ d: CheckupDocument, person: UInt64, source: RecordSource, file: String, items: CheckupItems,
+                        grading: (Grader, GradingSex)? = nil, tally: inout GradeTally) -> StagedRecord {
         let pid = StableHash.hex(person)
         let date = Self.isoDate(d.checkupDate)
         let id = StableHash.of("checkup", pid, date, d.institutionNumber)
@@ -78,11 +80,14 @@ enum RecordRows {
         content.add(date); content.add(d.institutionNumber); content.add(d.institutionName)
         var results: [[String]] = []
         results.reserveCapacity(d.results.count)
+        // Grades are not content: a regrade changes them without making the record a new version.
+        let grades = grading.map { g, sex in g.grade(d.results.map(GradingInput.init), sex: sex) }
         for (i, r) in d.results.enumerated() {
             let item = items[r.itemCode]
-            let row = [cid, pid, String(i + 1), r.itemCode, item?.name ?? "", item?.analyte ?? "", r.valueType.rawValue,
+            var row = [cid, pid, String(i + 1), r.itemCode, item?.name ?? "", item?.analyte ?? "", r.valueType.rawValue,
                        r.valueText, Self.numeric(r), r.unit, r.codedValue, r.codeSystem, r.interpretation, r.outOfRange,
-                       r.referenceLow, r.referenceHigh, r.groupCode, r.nullFlavor, "", "", "", "", ""]
+                       r.referenceLow, r.referenceHigh, r.groupCode, r.nullFlavor]
+            if let g = grades?[i] { row += g.columns; tally.add(g) } else { row += ["", "", "", "", ""] }
             for f in row[3...17] { content.add(f) }
             results.append(row)
         }
