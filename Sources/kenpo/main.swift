@@ -15,8 +15,9 @@ usage: kenpo COMMAND [OPTIONS]
 commands:
   run PIPELINE [--data DIR] [--date YYYY-MM-DD]
       run a pipeline (pipelines/*.pipeline) as one run
-  eligibility [--data DIR] [--date YYYY-MM-DD] --profile NAME FILE... [--profile NAME FILE...]
-      read insurer rosters into the member master
+  eligibility [--data DIR] [--date YYYY-MM-DD] [--confirm-short-roster NAME]... --profile NAME FILE... [--profile NAME FILE...]
+      read insurer rosters into the member master; a roster with fewer than half the insurer's previous
+      members (20 or more) is held back (exit 3, ROSTER_HELD_BACK) unless --confirm-short-roster names its profile
   import [--data DIR] [--date YYYY-MM-DD] [--source insurer|mynaportal|member_upload] [--items TSV] [--workers N]
          [--table NAME] [--grading DIR] INPUT...
       read checkups (CDA XML, .xml.gz, MHLW transfer ZIPs), cost notices and prescriptions
@@ -90,8 +91,14 @@ func runEligibility(_ args: Arguments) throws -> Int32 {
     let groups = try args.filesByProfile()
     guard !groups.isEmpty else { throw KenpoError.usage("eligibility needs --profile NAME FILE...\n\n" + usage) }
     let inputs = try rosterInputs(groups)
+    let confirmed = args.values("confirm-short-roster")
+    for name in confirmed where !groups.contains(where: { $0.profile == name }) {
+        throw KenpoError.usage("--confirm-short-roster \(name): no roster of that profile is given (--profile \(name) FILE...)")
+    }
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "eligibility", runDate: try args.runDate()) { run in
-        try EligibilityStage(run: run).process(inputs)
+        let stage = EligibilityStage(run: run)
+        stage.confirmedShortRosters = Set(confirmed)
+        try stage.process(inputs)
     }
     return printOutcome(outcome)
 }
@@ -160,14 +167,25 @@ func runPipeline(_ args: Arguments) throws -> Int32 {
     let grader = try items.map { try GradingReference.load(directory: pipeline.gradingDirectory, table: pipeline.gradingTable, items: $0) }
     let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "run", runDate: try args.runDate()) { run in
         if let days = pipeline.retentionDays { run.retentionDays = days }
-        if !inputs.isEmpty { try EligibilityStage(run: run).process(inputs) }
+        if !inputs.isEmpty {
+            let stage = EligibilityStage(run: run)
+            stage.confirmedShortRosters = Set(pipeline.confirmShortRoster)
+            try stage.process(inputs)
+        }
         if let items {
             let stage = ImportStage(run: run, items: items)
             stage.grader = grader
             try stage.process(pipeline.imports)
         }
+        if !pipeline.deletionRequests.isEmpty { try DeletionStage(run: run).process(pipeline.deletionRequests) }
+        if !pipeline.exportRequests.isEmpty { try ExportStage(run: run).process(pipeline.exportRequests) }
     }
-    return printOutcome(outcome, rejectsExitStatus: pipeline.rejectsExitStatus)
+    let code = printOutcome(outcome, rejectsExitStatus: pipeline.rejectsExitStatus)
+    // A held-back roster needs the operator whatever rejects_exit_status says.
+    if outcome.manifest.rejectReasons[RejectReason.rosterHeldBack.rawValue, default: 0] > 0 && code == 0 {
+        return ExitStatus.completedWithRejects.rawValue
+    }
+    return code
 }
 
 func runKeys(_ args: Arguments) throws -> Int32 {
@@ -341,7 +359,7 @@ func main() -> Int32 {
     do {
         switch command {
         case "eligibility":
-            return try runEligibility(Arguments(rest, valueOptions: ["data", "date", "profile"]))
+            return try runEligibility(Arguments(rest, valueOptions: ["data", "date", "profile", "confirm-short-roster"]))
         case "run":
             return try runPipeline(Arguments(rest, valueOptions: ["data", "date"]))
         case "import":

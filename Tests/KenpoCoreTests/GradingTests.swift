@@ -181,6 +181,9 @@ import Testing
         #expect(oor("3B035000002327201", "3", "L").grade == "A")          // AST below its lower bound
         let hdl = oor("3F070000002327101", "10", "L")
         #expect(hdl.grade == "D" && hdl.gradedValue == "<10" && hdl.mhlwFlag == "guidance")
+        // Beyond the bound with no value given: still that end of the table.
+        let noValue = oor("3B090000002327101", "", "H")
+        #expect(noValue.grade == "D" && noValue.gradedValue == "H")
         // An upper bound inside a lower band still means "above it": the highest band.
         #expect(oor("3F077000002327101", "100", "H").grade == "D")
     }

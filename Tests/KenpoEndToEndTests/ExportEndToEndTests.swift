@@ -223,4 +223,21 @@ import Testing
                 + Set(before["prescriptions.csv"]!.dropFirst().map { $0[0] }).count)
         expectSameValues(before, try snapshot(data), sourcesMayGain: ["member_upload"])
     }
+
+    /// The nightly pipeline's `[export]` section: the sample request exports Takahashi into the run's
+    /// outbox, listed in the manifest with its request file reconciled.
+    @Test func thePipelinesExportRequestsLandInTheRunsOutbox() throws {
+        let data = KenpoProcess.tempDataFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let r = try KenpoProcess.run(["run", "pipelines/samples.pipeline", "--data", data, "--date", "2026-11-21"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = data + "/outbox/latest"
+        let zip = "exports/kenpo-export-1d18ed023e17ccd0-2026-11-21.zip"
+        #expect(FileManager.default.fileExists(atPath: out + "/" + zip))
+        let m = try Manifest.decode(path: out + "/manifest.json")
+        #expect(m.outputs.contains { $0.path == zip })
+        let input = try #require(m.inputs.first { $0.kind == "export_requests" })
+        #expect(input.records == .init(read: 1, accepted: 1, rejected: 0))
+        #expect(m.summary["exports_written"] == 1)
+    }
 }

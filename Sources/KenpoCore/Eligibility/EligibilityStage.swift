@@ -34,6 +34,33 @@ public final class EligibilityStage {
     private let ownsHandBack: Bool
     /// Insurer number → the profile whose roster holds it, for the per-insurer change counts.
     private var profileByInsurer: [String: InsurerProfile] = [:]
+    /// Profiles whose short roster the operator confirmed (`--confirm-short-roster`): applied even if
+    /// RosterSizeCheck finds it under half the insurer's previous members.
+    public var confirmedShortRosters: Set<String> = []
+    /// Insurer number → members of the previous master still on its roster (status other than left).
+    private var previousPresent: [String: Int] = [:]
+    /// Insurer number → rows this run's rosters hold for it (rejected ones included), and the profiles
+    /// of the files they came from (RosterSizeCheck).
+    private var rowsByInsurer: [String: Int] = [:]
+    private var rosterProfilesByInsurer: [String: Set<String>] = [:]
+    /// Insurers whose roster is held back this run: none of its rows are applied, its members are kept.
+    private(set) public var heldBackInsurers: Set<String> = []
+    private var heldBackKeys: Set<UInt64> = []
+
+    /// One roster file's books, settled once RosterSizeCheck has decided which rosters are held back.
+    private struct FileBooks {
+        var input: RosterInput
+        var bytes: Int
+        var sha256: String
+        var read: Int
+        var accepted: Int
+        var rejected: Int
+        var reasons: [String: Int]
+        /// Accepted rows per insurer number.
+        var acceptedByInsurer: [String: Int]
+        /// Lines rejected after the reader accepted them (duplicates): not accepted, so never held back.
+        var duplicateLines: Set<Int>
+    }
 
     /// `handBack`: a collector shared with later stages of the same run, written by the caller before
     /// the run publishes; nil: the stage keeps its own and writes it at the end of `process`.
@@ -47,7 +74,10 @@ public final class EligibilityStage {
         let previousMaster = run.previousStateFile("members.csv")
         if let path = previousMaster {
             let reader = try MasterReader(path: path)
-            while let (id, m) = try reader.next() { previous.add(m, pid: id) }
+            while let (id, m) = try reader.next() {
+                previous.add(m, pid: id)
+                if m.status != .left { previousPresent[m.insurerNumber, default: 0] += 1 }
+            }
         }
         Log.info("eligibility: previous member master has \(previous.count) members")
 
@@ -64,6 +94,7 @@ public final class EligibilityStage {
         }
         var profilesSeen: [String: InsurerProfile] = [:]
         inputPaths = inputs.map(\.path)
+        var books: [FileBooks] = []
 
         for (inputIndex, input) in inputs.enumerated() {
             let profile = input.profile
@@ -87,6 +118,13 @@ public final class EligibilityStage {
             unidentifiedInFile = 0
             var reasons: [String: Int] = [:]
             let fileName = input.path
+            // Rows per insurer (RosterSizeCheck). Accepted rows are counted per run of one insurer (a
+            // roster holds one) rather than by a string-keyed increment per row.
+            var acceptedByInsurer: [String: Int] = [:]
+            var rowsOfInsurer: [String: Int] = [:]
+            var unattributedRows = 0
+            var acceptedRun = 0
+            var duplicateLines: Set<Int> = []
 
             func reject(_ p: RowProblem, line: Int, key: String, raw: [[UInt8]]) throws {
                 rejected += 1
@@ -102,7 +140,10 @@ public final class EligibilityStage {
             while let record = try reader.next() {
                 switch record {
                 case .rejected(let p, let line, let key, let raw):
-                    protect(reader.bestEffortIdentity(), profile: profile)
+                    let identity = reader.bestEffortIdentity()
+                    protect(identity, profile: profile)
+                    let insurer = profile.insurerNumber ?? identity.insurer
+                    if insurer.isEmpty { unattributedRows += 1 } else { rowsOfInsurer[insurer, default: 0] += 1 }
                     try reject(p, line: line, key: key, raw: raw)
                 case .accepted(let row, let line):
                     if let earlier = duplicate(of: row.member, input: inputIndex, line: line) {
@@ -112,9 +153,12 @@ public final class EligibilityStage {
                         let m = row.member
                         try reject(p, line: line, key: RecordKey.format(m.insurerNumber, m.symbol, m.number, m.branch, ref: m.memberRef),
                                raw: reader.currentRawFields())
+                        rowsOfInsurer[m.insurerNumber, default: 0] += 1
+                        duplicateLines.insert(line)
                         continue
                     }
                     if row.member.insurerNumber != lastInsurer {  // rosters hold one insurer: skip the set most of the time
+                        if acceptedRun > 0 { acceptedByInsurer[lastInsurer, default: 0] += acceptedRun; acceptedRun = 0 }
                         lastInsurer = row.member.insurerNumber
                         insurersInRun.insert(lastInsurer)
                         insurersInFile.insert(lastInsurer)
@@ -131,8 +175,17 @@ public final class EligibilityStage {
                         try spoolMember(row.member, id: strong ?? newPersonID(row.member))
                     }
                     accepted += 1
+                    acceptedRun += 1
                 }
             }
+            if acceptedRun > 0 { acceptedByInsurer[lastInsurer, default: 0] += acceptedRun }
+            for (insurer, n) in acceptedByInsurer { rowsOfInsurer[insurer, default: 0] += n }
+            // A row whose insurer cannot be read counts for every insurer of its file.
+            for insurer in insurersInFile {
+                rowsOfInsurer[insurer, default: 0] += unattributedRows
+                rosterProfilesByInsurer[insurer, default: []].insert(profile.name)
+            }
+            for (insurer, n) in rowsOfInsurer { rowsByInsurer[insurer, default: 0] += n }
             if unidentifiedInFile > 0 {
                 // A row nobody can identify might be anyone this file lists: nobody of its insurers leaves this run.
                 for i in insurersInFile { unidentifiedRejects[i, default: 0] += unidentifiedInFile }
@@ -141,14 +194,20 @@ public final class EligibilityStage {
             if reader.recordsRead == 0 {
                 throw KenpoError.input(path: input.path, line: nil, message: "the roster has no member rows; refusing to treat every member of \(profile.name) as having left. Check the hand-off (truncated file?)")
             }
+            books.append(FileBooks(input: input, bytes: bytes, sha256: sha, read: reader.recordsRead, accepted: accepted, rejected: rejected,
+                                   reasons: reasons, acceptedByInsurer: acceptedByInsurer, duplicateLines: duplicateLines))
+        }
+        try holdBackShortRosters(&books)
+        for b in books {
+            let profile = b.input.profile
             run.addInput(Manifest.Input(
-                path: input.path, kind: "roster", profile: profile.name, bytes: bytes, sha256: sha,
-                records: .init(read: reader.recordsRead, accepted: accepted, rejected: rejected)))
-            handBack.add(.rosterRowsRead, reader.recordsRead, for: profile)
-            handBack.add(.rosterRowsAccepted, accepted, for: profile)
-            handBack.add(.rosterRowsRejected, rejected, for: profile)
-            let reasonText = reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            Log.info("eligibility: \(input.path): read \(reader.recordsRead), accepted \(accepted), rejected \(rejected)\(reasonText.isEmpty ? "" : " (\(reasonText))")")
+                path: b.input.path, kind: "roster", profile: profile.name, bytes: b.bytes, sha256: b.sha256,
+                records: .init(read: b.read, accepted: b.accepted, rejected: b.rejected)))
+            handBack.add(.rosterRowsRead, b.read, for: profile)
+            handBack.add(.rosterRowsAccepted, b.accepted, for: profile)
+            handBack.add(.rosterRowsRejected, b.rejected, for: profile)
+            let reasonText = b.reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            Log.info("eligibility: \(b.input.path): read \(b.read), accepted \(b.accepted), rejected \(b.rejected)\(reasonText.isEmpty ? "" : " (\(reasonText))")")
         }
         for (insurer, n) in unidentifiedRejects.sorted(by: { $0.key < $1.key }) where n > 0 {
             Log.warning("eligibility: insurer \(insurer): \(n) rejected rows could not be identified; members missing from its roster are kept unchanged this run instead of being marked as left")
@@ -158,6 +217,7 @@ public final class EligibilityStage {
             guard let m = MemberRecord(fields: row.withUnsafeBytes { CSVLine.parse($0) }) else {
                 throw KenpoError.invariant("pending member record damaged")
             }
+            if heldBackInsurers.contains(m.insurerNumber) { return }  // held back: not applied
             try spoolMember(m, id: resolveWeak(candidates, traits) ?? newPersonID(m))
         }
         try spool.finishWriting()
@@ -166,6 +226,56 @@ public final class EligibilityStage {
         }
         try merge(spool: spool, previousMaster: previousMaster)
         if ownsHandBack { try handBack.write() }
+    }
+
+    /// RosterSizeCheck per insurer of the run: a roster under half the insurer's previous members is
+    /// held back unless confirmed. Its accepted rows become ROSTER_HELD_BACK rejects (the file is read
+    /// again for their lines and raw fields: a held-back roster is short, so that costs little); pass 2
+    /// then applies none of its rows and keeps every member of the insurer as they were.
+    private func holdBackShortRosters(_ books: inout [FileBooks]) throws {
+        var messages: [String: (english: String, japanese: String)] = [:]
+        for insurer in insurersInRun.sorted() {
+            let profiles = rosterProfilesByInsurer[insurer, default: []].sorted()
+            let check = RosterSizeCheck(previousMembers: previousPresent[insurer, default: 0], rows: rowsByInsurer[insurer, default: 0],
+                                        confirmed: !profiles.isEmpty && !confirmedShortRosters.isDisjoint(with: profiles))
+            switch check.verdict {
+            case .apply: break
+            case .applyConfirmed:
+                Log.warning("eligibility: " + check.confirmedMessage(insurer: insurer, profiles: profiles))
+            case .heldBack:
+                heldBackInsurers.insert(insurer)
+                heldBackKeys.insert(Self.insurerKey(insurer.utf8))
+                let english = check.heldBackMessage(insurer: insurer, profiles: profiles)
+                messages[insurer] = (english, check.heldBackJapanese)
+                Log.warning("eligibility: ROSTER HELD BACK: " + english)
+            }
+        }
+        guard !heldBackInsurers.isEmpty else { return }
+        for index in books.indices {
+            let held = books[index].acceptedByInsurer.filter { heldBackInsurers.contains($0.key) }.values.reduce(0, +)
+            guard held > 0 else { continue }
+            let b = books[index]
+            let reader = try RosterReader(profile: b.input.profile, path: b.input.path, runDate: run.runDate)
+            var found = 0
+            while let record = try reader.next() {
+                guard case .accepted(let row, let line) = record, !b.duplicateLines.contains(line),
+                      let message = messages[row.member.insurerNumber] else { continue }
+                let m = row.member
+                let reason = RejectReason.rosterHeldBack
+                run.rejects.add(file: b.input.path, line: line, key: RecordKey.format(m.insurerNumber, m.symbol, m.number, m.branch, ref: m.memberRef),
+                                reason: reason, message: "\(reason.summary): \(message.english)")
+                try handBack.reject(b.input.profile, file: b.input.path, line: line, reason: reason, detail: message.japanese,
+                                    raw: reader.currentRawFields())
+                found += 1
+            }
+            _ = try reader.finish()
+            guard found == held else {
+                throw KenpoError.invariant("\(b.input.path): \(held) accepted rows to hold back, but \(found) found on reading it again (did the file change during the run?)")
+            }
+            books[index].accepted -= held
+            books[index].rejected += held
+            books[index].reasons[RejectReason.rosterHeldBack.rawValue, default: 0] += held
+        }
     }
 
     /// Records keys of a rejected row so the person it probably is keeps their previous state.
@@ -293,6 +403,12 @@ public final class EligibilityStage {
             }
         }
         func previousOnly(_ p: MemberRecord) {
+            if !heldBackKeys.isEmpty && heldBackInsurers.contains(p.insurerNumber) {
+                // The insurer's roster was held back (RosterSizeCheck): everyone is kept as they were.
+                if p.status != .left { counts["kept_because_roster_held_back", default: 0] += 1 }
+                write(p)
+                return
+            }
             let leaves = insurersInRun.contains(p.insurerNumber) && unidentifiedRejects[p.insurerNumber, default: 0] == 0
             if p.status != .left && leaves && !isProtected(p) {
                 var q = p
@@ -318,6 +434,8 @@ public final class EligibilityStage {
                     }
                     lastID = e.id
                     let row = UnsafeRawBufferPointer(rebasing: raw[e.offset..<(e.offset + e.length)])
+                    // A row of a held-back roster is not applied: its person, if known, is written as they were.
+                    if !heldBackKeys.isEmpty && heldBackKeys.contains(Self.insurerKey(row[17..<25])) { continue }
                     while let (pid, p) = prev, pid < e.id {
                         previousOnly(p)
                         prev = try prevReader?.next()

@@ -159,18 +159,22 @@ public struct Grader: Sendable {
         var unit = r.unit
         switch r.valueType {
         case "PQ":
-            guard let d = ExactDecimal(r.valueText) else {
+            // Beyond a measurable bound the value is the bound, or may be missing altogether.
+            let beyond = r.outOfRange == "H" || r.outOfRange == "L"
+            let d = ExactDecimal(r.valueText)
+            guard d != nil || (beyond && r.valueText.isEmpty) else {
                 return .problem("not graded: the value '\(r.valueText)' is not a plain decimal", unknownUnit: false)
             }
+            let bound = r.valueText.isEmpty ? "" : " " + r.valueText
             switch r.outOfRange {
             case "H":
                 value = .positiveInfinity
-                notes.append("above the measurable upper bound \(r.valueText): graded as the table's highest values")
+                notes.append("above the measurable upper bound\(bound): graded as the table's highest values")
             case "L":
                 value = .negativeInfinity
-                notes.append("below the measurable lower bound \(r.valueText): graded as the table's lowest values")
+                notes.append("below the measurable lower bound\(bound): graded as the table's lowest values")
             default:
-                value = .finite(d)
+                value = .finite(d!)
             }
             shown = r.valueText
             if unit.isEmpty {
@@ -203,7 +207,8 @@ public struct Grader: Sendable {
         guard expected == unit else {
             return .problem("not graded: the unit '\(unit)' is not the table's '\(expected)' and no conversion for \(analyte) is known", unknownUnit: true)
         }
-        if value == .positiveInfinity { shown = ">" + shown } else if value == .negativeInfinity { shown = "<" + shown }
+        // ">2000" for a value beyond the bound 2000; the bare side (H, L) when no bound was given.
+        if value == .positiveInfinity { shown = shown.isEmpty ? "H" : ">" + shown } else if value == .negativeInfinity { shown = shown.isEmpty ? "L" : "<" + shown }
         return .measured(Measured(analyte: analyte, unit: unit, value: value, shown: shown, notes: notes))
     }
 

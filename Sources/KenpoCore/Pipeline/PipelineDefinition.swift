@@ -21,14 +21,23 @@ public struct PipelineDefinition {
     /// grading set imports grade with. A newer edition is a new file there and one line here.
     public var gradingDirectory: String
     public var gradingTable: String = GradingReference.defaultTable
+    /// `[eligibility] confirm_short_roster = PROFILE...`: profiles whose roster is applied even though it
+    /// holds fewer than half the insurer's previous members (RosterSizeCheck); otherwise it is held back.
+    public var confirmShortRoster: [String] = []
+    /// The reserved key of [eligibility] that is not a profile name.
+    public static let confirmShortRosterKey = "confirm_short_roster"
+    /// `[delete] requests = FILES` and `[export] requests = FILES`: member deletion and export
+    /// requests, carried out after the imports (deletions first, so an export never holds deleted data).
+    public var deletionRequests: [String] = []
+    public var exportRequests: [String] = []
 
     public static func load(path: String) throws -> PipelineDefinition {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw KenpoError.configuration(path: path, line: nil, message: "cannot read the pipeline file; check the path (pipelines live in pipelines/)")
         }
         let ini = try IniFile.parse(text, path: path)
-        for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference", "retention", "grading"].contains(name) {
-            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline], [eligibility], [import], [reference], [grading] and [retention]")
+        for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference", "retention", "grading", "delete", "export"].contains(name) {
+            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline], [eligibility], [import], [reference], [grading], [delete], [export] and [retention]")
         }
         let name = ini.sections["pipeline"]?.values["name"]?.0 ?? (path as NSString).lastPathComponent
         var rejectsExit: Int32 = 3
@@ -52,8 +61,19 @@ public struct PipelineDefinition {
         }
         var elig: [(String, [String])] = []
         let section = ini.sections["eligibility"]
+        // Every key of [eligibility] is a profile name, except the reserved confirm_short_roster.
+        var confirmShort: (profiles: [String], line: Int)?
         for (profile, (value, line)) in (section?.values ?? [:]).sorted(by: { $0.value.1 < $1.value.1 }) {
+            if profile == Self.confirmShortRosterKey {
+                confirmShort = (value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init), line)
+                continue
+            }
             elig.append((profile, try expand(value, line: line)))
+        }
+        if let (profiles, line) = confirmShort {
+            for name in profiles where !elig.contains(where: { $0.0 == name }) {
+                throw KenpoError.configuration(path: path, line: line, message: "\(Self.confirmShortRosterKey) names '\(name)', which has no roster in [eligibility]; name the profile whose short roster you confirm")
+            }
         }
         // [import]: source = paths; source is insurer, mynaportal, member_upload, or auto (decided by
         // each file's folder: import/<person-id>/ is a member upload, mynaportal/ a Mynaportal pull).
@@ -81,6 +101,20 @@ public struct PipelineDefinition {
         var p = PipelineDefinition(name: name, path: path, rejectsExitStatus: rejectsExit, eligibility: elig, checkupItemsPath: items,
                                    gradingDirectory: grading)
         p.gradingTable = gradingTable
+        p.confirmShortRoster = confirmShort?.profiles ?? []
+        for section in ["delete", "export"] {
+            for (key, (value, line)) in ini.sections[section]?.values ?? [:] {
+                guard key == "requests" else {
+                    throw KenpoError.configuration(path: path, line: line, message: "unknown key '\(key)' in [\(section)]; the only key is requests = FILES")
+                }
+                // Request folders are often empty on a given night: a pattern matching nothing is no error.
+                let files = value.split(whereSeparator: { $0 == " " || $0 == "," }).flatMap { pattern -> [String] in
+                    let full = pattern.hasPrefix("/") ? String(pattern) : (root.isEmpty ? String(pattern) : root + "/" + pattern)
+                    return Glob.expand(full)
+                }
+                if section == "delete" { p.deletionRequests = files } else { p.exportRequests = files }
+            }
+        }
         p.imports = imports
         for (key, (value, line)) in ini.sections["retention"]?.values ?? [:] {
             guard key == "days" else {

@@ -21,6 +21,7 @@ public enum RejectReason: String, CaseIterable, Sendable {
     case relationshipInvalid = "RELATIONSHIP_INVALID"
     case formerCardInvalid = "FORMER_CARD_INVALID"     // 特例退職 former card unreadable or incomplete
     case duplicatePerson = "DUPLICATE_PERSON"          // the same person twice in one run's rosters
+    case rosterHeldBack = "ROSTER_HELD_BACK"           // the insurer's roster is under half its previous size: not applied unless confirmed
     // Health-record documents (import).
     case malformedXML = "XML_MALFORMED"                // truncated, not well-formed, or not readable in its encoding
     case doctypeRefused = "XML_DOCTYPE_REFUSED"        // a DOCTYPE (DTD, entities) in untrusted XML
@@ -62,6 +63,7 @@ public enum RejectReason: String, CaseIterable, Sendable {
         case .relationshipInvalid: return "the insured/dependant code cannot be read"
         case .formerCardInvalid: return "the former card of a special retiree member cannot be read"
         case .duplicatePerson: return "the same person appears twice"
+        case .rosterHeldBack: return "the roster was held back: it has fewer than half the insurer's previous members (truncated hand-off?)"
         case .malformedXML: return "the XML document is truncated or not well-formed"
         case .doctypeRefused: return "the XML document has a DOCTYPE (DTD or entities), which kenpo refuses"
         case .unknownDocument: return "the document is not a format kenpo reads"

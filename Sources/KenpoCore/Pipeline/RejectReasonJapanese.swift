@@ -29,6 +29,7 @@ extension RejectReason {
         case .relationshipInvalid: return "本人・家族の区分が読み取れません"
         case .formerCardInvalid: return "特例退職被保険者の旧保険証（保険者番号・記号・番号）が読み取れません"
         case .duplicatePerson: return "同じ方が重複して記載されています"
+        case .rosterHeldBack: return "名簿の件数が前回の半分未満のため、名簿全体を反映していません"
         case .malformedXML: return "XMLが途中で切れているか、形式が正しくありません"
         case .doctypeRefused: return "XMLにDOCTYPE宣言（DTD・実体参照）があるため受け付けられません"
         case .unknownDocument: return "取り込める形式のファイルではありません"

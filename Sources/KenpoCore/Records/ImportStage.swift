@@ -63,8 +63,8 @@ public final class ImportStage {
                 tally.add(prepared.grades)
                 for (k, r) in prepared.records { stagers[k].add(r, file: job.display) }
             }
-            if i == jobs.count - 1 { try book.finish() }
         })
+        try book.finish()
 
         for f in files {
             run.addInput(Manifest.Input(path: f.path, kind: f.kind, profile: nil, bytes: f.bytes, sha256: f.sha256, records: f.counts))
