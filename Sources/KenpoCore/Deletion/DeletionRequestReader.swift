@@ -24,40 +24,24 @@ public final class DeletionRequestReader {
 
     public static let names = ["request_id", "person_id", "requested_at"]
     public let path: String
-    private let csv: CSVReader
-    private let digest = SHA256Digest()
-    private var index: [Int] = []
-    private var columns = 0
+    private let file: RequestFile
 
     public init(path: String) throws {
         self.path = path
-        csv = try CSVReader(path: path, digest: digest)
-        guard try csv.next(), csv.malformed == nil else {
-            throw KenpoError.input(path: path, line: 1, message: "the deletion request file is empty or its header is malformed; it needs the header request_id,person_id,requested_at")
-        }
-        columns = csv.fieldCount
-        let header = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased() }
-        index = Self.names.map { header.firstIndex(of: $0) ?? -1 }
-        let missing = Self.names.filter { header.firstIndex(of: $0) == nil }
-        if !missing.isEmpty {
-            throw KenpoError.input(path: path, line: 1, message: "the deletion request header has no column \(missing.joined(separator: ", ")); expected request_id,person_id,requested_at")
-        }
+        file = try RequestFile(path: path, kind: "deletion request", names: Self.names, required: Self.names.count)
     }
 
     public func next() throws -> Record? {
-        guard try csv.next() else { return nil }
-        let line = csv.line
-        if let m = csv.malformed { return .rejected(.malformedRecord, m, line: line, key: "") }
-        var v: [String] = []
-        for i in index {
-            guard i < csv.fieldCount else { v.append(""); continue }
-            guard let s = String(validating: csv.fieldBytes(i), as: UTF8.self) else {
-                return .rejected(.encodingInvalid, "column \(i + 1) is not valid UTF-8", line: line, key: "")
-            }
-            v.append(Normalise.trim(s))
+        guard try file.next() else { return nil }
+        let line = file.line
+        if let m = file.malformed { return .rejected(.malformedRecord, m, line: line, key: "") }
+        let v: [String]
+        switch file.values() {
+        case .failure(let p): return .rejected(p.reason, p.message, line: line, key: "")
+        case .success(let values): v = values
         }
         let key = "request:\(v[0]) person:\(v[1])"
-        if csv.fieldCount < columns { return .rejected(.columnCount, "\(csv.fieldCount) columns, the header has \(columns)", line: line, key: key) }
+        if file.fieldCount < file.columns { return .rejected(.columnCount, file.columnCountMessage, line: line, key: key) }
         if let problem = Self.requestIDProblem(v[0]) { return .rejected(.deletionRequestInvalid, problem, line: line, key: key) }
         let hexDigits = v[1].utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
         guard hexDigits, v[1].utf8.count == 16, let pid = StableHash.parseHex(v[1].lowercased()) else {
@@ -85,8 +69,5 @@ public final class DeletionRequestReader {
         return u.count == 10 || u[10] == 0x54 || u[10] == 0x20
     }
 
-    public func finish() throws -> (bytes: Int, sha256: String) {
-        try csv.drain()
-        return (csv.bytesRead, digest.finalizeHex())
-    }
+    public func finish() throws -> (bytes: Int, sha256: String) { try file.finish() }
 }

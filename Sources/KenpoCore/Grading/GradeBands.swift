@@ -91,6 +91,7 @@ public struct GradeBands: Sendable {
             t.bands[band.analyte, default: []].append(band)
         }
         guard !t.bands.isEmpty else { throw KenpoError.configuration(path: path, line: nil, message: "the grading table has no bands") }
+        t.unitByAnalyte = t.bands.mapValues { $0[0].unit }
         for (analyte, list) in t.bands where list.contains(where: { $0.sex != nil }) {
             for s in [GradingSex.male, .female] where !list.contains(where: { $0.sex == s }) {
                 throw KenpoError.configuration(path: path, line: list[0].line, message: "\(analyte) has sex-specific bands but none for \(s.rawValue)")
@@ -103,7 +104,8 @@ public struct GradeBands: Sendable {
         self.name = name; self.edition = edition; self.appliesFrom = appliesFrom; self.source = source; self.path = path; self.sha256 = sha256
     }
 
-    public var unitByAnalyte: [String: String] { bands.mapValues { $0[0].unit } }
+    /// The unit each analyte's bands use (kept, not derived per call: grading asks for every result).
+    public private(set) var unitByAnalyte: [String: String] = [:]
 
     /// Whether the bands of `analyte` depend on sex.
     public func isSexSpecific(_ analyte: String) -> Bool { bands[analyte]?.contains { $0.sex != nil } ?? false }

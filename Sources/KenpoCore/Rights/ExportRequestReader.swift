@@ -18,41 +18,23 @@ public final class ExportRequestReader {
 
     static let names = ["request_id", "person_id"]
     public let path: String
-    private let csv: CSVReader
-    private let digest = SHA256Digest()
-    private var index: [Int] = []
-    private var columns = 0
-    public private(set) var recordsRead = 0
+    private let file: RequestFile
+    public var recordsRead: Int { file.recordsRead }
 
     public init(path: String) throws {
         self.path = path
-        csv = try CSVReader(path: path, digest: digest)
-        guard try csv.next(), csv.malformed == nil else {
-            throw KenpoError.input(path: path, line: 1, message: "the export request file is empty or its header is malformed; it needs the header request_id,person_id")
-        }
-        columns = csv.fieldCount
-        let header = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased() }
-        let missing = Self.names.filter { !header.contains($0) }
-        guard missing.isEmpty else {
-            throw KenpoError.input(path: path, line: 1, message: "the export request header has no column \(missing.joined(separator: ", ")); expected request_id,person_id")
-        }
-        index = Self.names.map { header.firstIndex(of: $0)! }
+        file = try RequestFile(path: path, kind: "export request", names: Self.names, required: Self.names.count)
     }
 
     public func next() throws -> Record? {
-        guard try csv.next() else { return nil }
-        recordsRead += 1
-        let line = csv.line
-        if let m = csv.malformed { return .rejected(.malformedRecord, m, line: line, key: "") }
-        if csv.fieldCount != columns {
-            return .rejected(.columnCount, "\(csv.fieldCount) columns, the header has \(columns)", line: line, key: "")
-        }
-        var v: [String] = []
-        for i in index {
-            guard let s = String(validating: csv.fieldBytes(i), as: UTF8.self) else {
-                return .rejected(.encodingInvalid, "column \(i + 1) is not valid UTF-8", line: line, key: "")
-            }
-            v.append(Normalise.trim(s))
+        guard try file.next() else { return nil }
+        let line = file.line
+        if let m = file.malformed { return .rejected(.malformedRecord, m, line: line, key: "") }
+        if file.fieldCount != file.columns { return .rejected(.columnCount, file.columnCountMessage, line: line, key: "") }
+        let v: [String]
+        switch file.values() {
+        case .failure(let p): return .rejected(p.reason, p.message, line: line, key: "")
+        case .success(let values): v = values
         }
         let key = "request:\(v[0]) person:\(v[1])"
         if v[0].isEmpty { return .rejected(.fieldMissing, "request_id is empty", line: line, key: key) }
@@ -70,8 +52,5 @@ public final class ExportRequestReader {
         return out
     }
 
-    public func finish() throws -> (bytes: Int, sha256: String) {
-        try csv.drain()
-        return (csv.bytesRead, digest.finalizeHex())
-    }
+    public func finish() throws -> (bytes: Int, sha256: String) { try file.finish() }
 }
