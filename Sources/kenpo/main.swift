@@ -13,8 +13,10 @@ let usage = """
 usage: kenpo COMMAND [OPTIONS]
 
 commands:
-  run PIPELINE [--data DIR] [--date YYYY-MM-DD]
-      run a pipeline (pipelines/*.pipeline) as one run
+  run PIPELINE [--data DIR] [--date YYYY-MM-DD] [--key-file F]
+      run a pipeline (pipelines/*.pipeline) as one run: eligibility, import and grading, codes, reissue,
+      deletion, export, hand-back; a step that fails is rolled back and the others still run; rerunning
+      the same date after a crash resumes after the last completed step; committed inputs are archived
   eligibility [--data DIR] [--date YYYY-MM-DD] [--confirm-short-roster NAME]... --profile NAME FILE... [--profile NAME FILE...]
       read insurer rosters into the member master; a roster with fewer than half the insurer's previous
       members (20 or more) is held back (exit 3, ROSTER_HELD_BACK) unless --confirm-short-roster names its profile
@@ -48,7 +50,8 @@ commands:
   version
 
 --data defaults to ./var; --date (the run date) defaults to today in Japan.
-exit status: 0 success, 3 completed with rejected records, 1 failed (nothing published), 2 bad usage or configuration.
+exit status: 0 success, 3 completed with rejected records, 4 completed but a step (or an input) failed and was
+left out (run), 1 failed (nothing published), 2 bad usage or configuration.
 """
 
 func printOutcome(_ o: RunOutcome, rejectsExitStatus: Int32 = 3) -> Int32 {
@@ -162,27 +165,31 @@ func runGrade(_ args: Arguments) throws -> Int32 {
 func runPipeline(_ args: Arguments) throws -> Int32 {
     guard args.files.count == 1 else { throw KenpoError.usage("run needs exactly one pipeline file, e.g. kenpo run pipelines/samples.pipeline") }
     let pipeline = try PipelineDefinition.load(path: args.files[0])
-    let inputs = try rosterInputs(pipeline.eligibility, profileDirectory: pipeline.profileDirectory)
-    let items = pipeline.imports.isEmpty ? nil : try CheckupItems.load(path: pipeline.checkupItemsPath)
-    let grader = try items.map { try GradingReference.load(directory: pipeline.gradingDirectory, table: pipeline.gradingTable, items: $0) }
-    let outcome = try StageRunner.run(dataRoot: args.value("data") ?? "var", stage: "run", runDate: try args.runDate()) { run in
-        if let days = pipeline.retentionDays { run.retentionDays = days }
-        if !inputs.isEmpty {
-            let stage = EligibilityStage(run: run)
-            stage.confirmedShortRosters = Set(pipeline.confirmShortRoster)
-            try stage.process(inputs)
-        }
-        if let items {
-            let stage = ImportStage(run: run, items: items)
-            stage.grader = grader
-            try stage.process(pipeline.imports)
-        }
-        if !pipeline.deletionRequests.isEmpty { try DeletionStage(run: run).process(pipeline.deletionRequests) }
-        if !pipeline.exportRequests.isEmpty { try ExportStage(run: run).process(pipeline.exportRequests) }
+    let runner = PipelineRun(pipeline: pipeline, dataRoot: args.value("data") ?? "var", runDate: try args.runDate())
+    runner.codeKeyFile = args.value("key-file")
+    let outcome = try runner.execute()
+    guard let m = outcome.manifest, let outboxPath = outcome.outboxPath else {
+        print("nothing to do: \(outcome.alreadyCommitted) input files in the pipeline's folders were all committed by earlier runs; nothing published")
+        if let latest = DataFolder(root: args.value("data") ?? "var").latestRun() { print("  latest run: \(args.value("data") ?? "var")/outbox/\(latest)") }
+        return 0
     }
-    let code = printOutcome(outcome, rejectsExitStatus: pipeline.rejectsExitStatus)
+    if outcome.resumed { print("resumed: steps completed before the run stopped were not redone") }
+    for s in m.steps ?? [] {
+        var line = "  step \(s.name): \(s.status)\(s.resumed ? " (before the restart)" : "")"
+        if s.status != "nothing_to_do" {
+            line += String(format: ", %d records in %.1f s, peak memory %.0f MB", s.records, s.seconds, Double(s.peakRssBytes) / 1_048_576)
+        }
+        print(line)
+        for n in s.notes { print("      \(n)") }
+    }
+    let code = printOutcome(RunOutcome(manifest: m, status: outcome.status, outboxPath: outboxPath), rejectsExitStatus: pipeline.rejectsExitStatus)
+    if let n = m.summary["postcards"] { print("  postcards: \(n) (codes superseded \(m.summary["codes_superseded"] ?? 0), revoked \(m.summary["codes_revoked"] ?? 0))") }
+    let archived = m.archived ?? []
+    if !archived.isEmpty {
+        print("  inputs committed: \(archived.count)" + (pipeline.archiveMode == .move ? ", moved to the archive" : ", kept in place ([archive] mode = keep)"))
+    }
     // A held-back roster needs the operator whatever rejects_exit_status says.
-    if outcome.manifest.rejectReasons[RejectReason.rosterHeldBack.rawValue, default: 0] > 0 && code == 0 {
+    if m.rejectReasons[RejectReason.rosterHeldBack.rawValue, default: 0] > 0 && code == 0 {
         return ExitStatus.completedWithRejects.rawValue
     }
     return code
@@ -239,7 +246,12 @@ func runGenerate(_ args: Arguments) throws -> Int32 {
     } else {
         files = try RosterGenerator.generate(options)
     }
-    for f in files { print("\(f.path): \(f.rows) rows\(f.faultyRows > 0 ? " (\(f.faultyRows) faulty)" : "")") }
+    for f in files {
+        var notes: [String] = []
+        if f.faultyRows > 0 { notes.append("\(f.faultyRows) faulty") }
+        if f.mergedRows > 0 { notes.append("\(f.mergedRows) repeated, merged by kenpo") }
+        print("\(f.path): \(f.rows) rows" + (notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"))
+    }
     return 0
 }
 
@@ -361,7 +373,7 @@ func main() -> Int32 {
         case "eligibility":
             return try runEligibility(Arguments(rest, valueOptions: ["data", "date", "profile", "confirm-short-roster"]))
         case "run":
-            return try runPipeline(Arguments(rest, valueOptions: ["data", "date"]))
+            return try runPipeline(Arguments(rest, valueOptions: ["data", "date", "key-file"]))
         case "import":
             return try runImport(Arguments(rest, valueOptions: ["data", "date", "source", "items", "workers", "table", "grading"]))
         case "regrade":

@@ -38,6 +38,10 @@ public struct CodesOptions {
     /// When empty, a reissue run reads the profiles in `profileDirectory` (nil: none).
     public var insurerProfiles: [String: InsurerProfile] = [:]
     public var profileDirectory: String? = "pipelines/profiles"
+    /// Folder of the run's outbox the batch's print file, vendor manifest and proof sheet go into
+    /// ("" : the run folder itself). A pipeline run with several batches gives each its own
+    /// (`postcards/<profile>/`, `postcards/reissue/`).
+    public var outputFolder = ""
 
     public init(key: CodeKey) { self.key = key }
 }
@@ -129,13 +133,17 @@ public final class CodesStage {
         let stateDir = try run.beginStateGeneration()
         let generation = run.newGeneration ?? ""
         let ledger = try CodeLedger(path: try run.stateFileForRewrite("access_codes.csv"))
-        let printPath = try run.outputPath("postcards.csv")
+        let folder = options.outputFolder.isEmpty ? "" : options.outputFolder + "/"
+        let printPath = try run.outputPath(folder + "postcards.csv")
         let printFile = try PostcardPrintFile(path: printPath, encoding: options.printEncoding)
         var sequence = batches.nextSequence
         var proofs: [ProofPostcard] = []
         var superseded = 0, revoked = 0, printed = 0
         let isReissue = input.kind == "reissue"
+        let crashPoint = isReissue ? "reissue:postcard" : "codes:postcard"
         for r in requests {
+            CrashPoint.reach(crashPoint)
+            run.progress.advance()
             let kind: CodeLedger.Issue = isReissue ? .reissue(reason: r.reason, ticket: r.tickets.joined(separator: ";")) : .mailing
             let (code, previous) = ledger.issue(person: r.personID, kind: kind, hasher: hasher, generation: generation,
                                                 date: run.runDate.iso, batchID: batchID)
@@ -159,28 +167,36 @@ public final class CodesStage {
         let printOutput = try printFile.close()
         run.addOutput(printOutput)
 
-        let vendor = VendorManifest(batchId: batchID, kind: input.kind, runId: run.id, printFile: "postcards.csv",
+        let vendor = VendorManifest(batchId: batchID, kind: input.kind, runId: run.id, printFile: folder + "postcards.csv",
                                     encoding: options.printEncoding.rawValue, records: printed,
                                     firstSequence: printFile.firstSequence, lastSequence: printFile.lastSequence,
                                     bytes: printOutput.bytes, sha256: printOutput.sha256)
-        run.addOutput(try writeSmall(try vendor.encoded(), name: "postcards.manifest.json"))
-        run.addOutput(try writeSmall(Array(ProofSheet.svg(postcards: proofs).utf8), name: "proof.svg"))
+        run.addOutput(try writeSmall(try vendor.encoded(), name: folder + "postcards.manifest.json"))
+        run.addOutput(try writeSmall(Array(ProofSheet.svg(postcards: proofs).utf8), name: folder + "proof.svg"))
 
         let ledgerOut = try ledger.write(to: stateDir + "/access_codes.csv")
-        run.addOutput(try FileSystem.linkOrCopy(ledgerOut, to: try run.outputPath("access_codes.csv")))
-        batches.add(CodeBatch(batchID: batchID, kind: input.kind, runID: run.id, printFile: "postcards.csv",
+        // Two batches in one run (a pipeline's mailing lists and reissues): the later ledger replaces the copy.
+        let ledgerCopy = try run.outputPath("access_codes.csv")
+        FileSystem.removeTree(ledgerCopy)
+        run.updateOutput(try FileSystem.linkOrCopy(ledgerOut, to: ledgerCopy))
+        CrashPoint.reach("\(input.kind == "reissue" ? "reissue" : "codes"):staged")
+        batches.add(CodeBatch(batchID: batchID, kind: input.kind, runID: run.id, printFile: folder + "postcards.csv",
                               issuedDate: run.runDate.iso, postcards: printed,
                               firstSequence: printFile.firstSequence, lastSequence: printFile.lastSequence))
         _ = try run.stateFileForRewrite(CodeBatches.fileName)
         _ = try batches.write(to: stateDir + "/" + CodeBatches.fileName)
 
-        run.summary["postcards"] = printed
-        run.summary["codes_issued"] = printed
-        run.summary["codes_superseded"] = superseded
-        run.summary["codes_revoked"] = revoked
+        // Counts add up over the batches of one run; codes_active is the ledger's, after this batch.
+        run.summary["postcards", default: 0] += printed
+        run.summary["codes_issued", default: 0] += printed
+        run.summary["codes_superseded", default: 0] += superseded
+        run.summary["codes_revoked", default: 0] += revoked
         run.summary["codes_active"] = ledger.activeCount
-        if ledger.redraws > 0 { run.summary["codes_redrawn"] = ledger.redraws }
-        if printed > 0 { run.summary["first_sequence"] = printFile.firstSequence; run.summary["last_sequence"] = printFile.lastSequence }
+        if ledger.redraws > 0 { run.summary["codes_redrawn", default: 0] += ledger.redraws }
+        if printed > 0 {
+            run.summary["first_sequence"] = min(run.summary["first_sequence"] ?? Int.max, printFile.firstSequence)
+            run.summary["last_sequence"] = max(run.summary["last_sequence"] ?? 0, printFile.lastSequence)
+        }
         Log.info("codes: \(input.kind) batch \(batchID.prefix(12)): \(printed) postcards, \(superseded) superseded, \(revoked) revoked; key \(options.key.fingerprint)")
         if ownsHandBack { try handBack.write() }
 

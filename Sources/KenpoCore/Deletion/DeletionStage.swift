@@ -109,6 +109,7 @@ public final class DeletionStage {
     /// that have already read their requests).
     func execute(_ requests: [(request: DeletionRequest, file: String)]) throws {
         let persons = Set(requests.map(\.request.personID))
+        CrashPoint.reach("delete:begin")
         let stateDir = try run.beginStateGeneration()
         try FileSystem.makeDirectory(run.scratch)
         let purge = DatasetPurge(persons: persons, scratch: run.scratch)
@@ -124,6 +125,7 @@ public final class DeletionStage {
         }
         let requestIDsByPerson = Dictionary(grouping: requests, by: { $0.request.personID }).mapValues { $0.map(\.request.requestID) }
         var runsSwept = 0
+        CrashPoint.reach("delete:sweep-outbox")
         for name in data.publishedRuns() {
             let folder = data.outbox + "/" + name
             let gen = (try? Manifest.decode(path: folder + "/manifest.json"))?.stateGeneration.map { data.generationPath($0) }

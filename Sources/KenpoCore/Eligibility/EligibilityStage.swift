@@ -45,6 +45,8 @@ public final class EligibilityStage {
     private var rosterProfilesByInsurer: [String: Set<String>] = [:]
     /// Insurers whose roster is held back this run: none of its rows are applied, its members are kept.
     private(set) public var heldBackInsurers: Set<String> = []
+    /// Roster files holding rows of a held-back insurer: not committed (they stay in the inbox).
+    private(set) public var heldBackPaths: Set<String> = []
     private var heldBackKeys: Set<UInt64> = []
 
     /// One roster file's books, settled once RosterSizeCheck has decided which rosters are held back.
@@ -71,7 +73,9 @@ public final class EligibilityStage {
     }
 
     public func process(_ inputs: [RosterInput]) throws {
-        let previousMaster = run.previousStateFile("members.csv")
+        // The master as this run has it so far: an earlier step's (a pipeline that retried without a
+        // failing roster), else the previous generation's. Moved aside if staged, so it stays readable.
+        let previousMaster = try run.stateFileForRewrite("members.csv")
         if let path = previousMaster {
             let reader = try MasterReader(path: path)
             while let (id, m) = try reader.next() {
@@ -137,7 +141,11 @@ public final class EligibilityStage {
                 try handBack.reject(profile, file: fileName, line: line, reason: p.reason, field: p.field, detail: detail, raw: raw)
             }
 
+            var progressBytes = 0
             while let record = try reader.next() {
+                CrashPoint.reach("eligibility:row")
+                run.progress.advance(records: 1, bytes: reader.bytesRead - progressBytes)
+                progressBytes = reader.bytesRead
                 switch record {
                 case .rejected(let p, let line, let key, let raw):
                     let identity = reader.bestEffortIdentity()
@@ -255,6 +263,7 @@ public final class EligibilityStage {
             let held = books[index].acceptedByInsurer.filter { heldBackInsurers.contains($0.key) }.values.reduce(0, +)
             guard held > 0 else { continue }
             let b = books[index]
+            heldBackPaths.insert(b.input.path)
             let reader = try RosterReader(profile: b.input.profile, path: b.input.path, runDate: run.runDate)
             var found = 0
             while let record = try reader.next() {
@@ -376,6 +385,7 @@ public final class EligibilityStage {
 
     /// Pass 2: new master in person-id order, beside the previous one, with the change list.
     private func merge(spool: BucketSpool, previousMaster: String?) throws {
+        CrashPoint.reach("eligibility:merge")
         let stateDir = try run.beginStateGeneration()
         let stateMembers = try CSVWriter(path: stateDir + "/members.csv", header: MemberRecord.header)
         let changes = try CSVWriter(path: try run.outputPath("member_changes.csv"), header: MemberChange.header)

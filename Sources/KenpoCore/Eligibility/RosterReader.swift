@@ -41,6 +41,8 @@ public final class RosterReader {
     public let path: String
     public let runDate: CalendarDate
     private let csv: CSVReader
+    /// Bytes of the file read so far (progress).
+    public var bytesRead: Int { csv.bytesRead }
     private let digest = SHA256Digest()
     private let decoder: CP932Decoder?
     /// Column index of each mapped field.

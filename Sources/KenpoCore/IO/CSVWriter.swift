@@ -35,7 +35,46 @@ public final class CSVWriter {
         }
     }
 
+    /// Reopens a file this writer wrote earlier (a run's resumable reject list or hand-back spool) to
+    /// append to it, first cutting it back to `size` bytes — what it held at the last checkpoint — so
+    /// rows written after that checkpoint by a step that then failed or was killed are gone.
+    public init(appendingTo path: String, truncatingTo size: Int, rows: Int) throws {
+        self.path = path
+        fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw KenpoError.io(path: path, message: "cannot reopen to resume: \(String(cString: strerror(errno)))") }
+        guard ftruncate(fd, off_t(size)) == 0 else {
+            let m = String(cString: strerror(errno)); Glibc.close(fd)
+            throw KenpoError.io(path: path, message: "cannot cut back to the checkpoint: \(m)")
+        }
+        // The digest covers the whole file: feed it the kept prefix.
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var offset = 0
+        while offset < size {
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, size - offset), off_t(offset)) }
+            guard n > 0 else {
+                Glibc.close(fd)
+                throw KenpoError.io(path: path, message: "cannot read back to resume (short file)")
+            }
+            chunk.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += n
+        }
+        lseek(fd, off_t(size), SEEK_SET)
+        buffer.reserveCapacity(flushThreshold + 4096)
+        bytesWritten = size
+        self.rows = rows
+    }
+
     deinit { if !closed { Glibc.close(fd) } }
+
+    /// Writes out what is buffered and fsyncs, keeping the file open: a checkpoint. Returns the
+    /// file's size, which `init(appendingTo:truncatingTo:rows:)` cuts it back to.
+    public func flush() throws -> Int {
+        precondition(firstField, "flush in the middle of a row")
+        if let writeError { throw writeError }
+        try flushBuffer()
+        if fsync(fd) != 0 { throw KenpoError.io(path: path, message: "fsync failed: \(String(cString: strerror(errno)))") }
+        return bytesWritten
+    }
 
     @inline(__always)
     private func separator() {

@@ -195,6 +195,7 @@ public final class GzipWriter {
 
     public init(path: String, level: Int32 = 6) throws {
         self.path = path
+        unlink(path)  // never truncate a file that may be hard-linked elsewhere
         fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw KenpoError.io(path: path, message: "cannot create: \(String(cString: strerror(errno)))")

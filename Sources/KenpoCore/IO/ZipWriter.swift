@@ -22,15 +22,15 @@ public final class ZipWriter {
     private var inBuffer = [UInt8](repeating: 0, count: chunk)
     private var outBuffer = [UInt8](repeating: 0, count: chunk)
 
-    /// Creates (or truncates) `path` with mode 0600.
+    /// Creates `path` anew (an existing file is replaced, not truncated) with mode 0600.
     public init(path: String, timeZone: TimeZone = TimeZone(identifier: "Asia/Tokyo")!) throws {
         self.path = path
         self.timeZone = timeZone
+        unlink(path)  // a new file, never a rewrite in place: the path may be hard-linked (run checkpoints)
         fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw KenpoError.io(path: path, message: "cannot create ZIP archive: \(String(cString: strerror(errno)))")
         }
-        fchmod(fd, 0o600)  // an existing file keeps its mode through O_TRUNC
     }
 
     deinit { if !closed { close(fd) } }

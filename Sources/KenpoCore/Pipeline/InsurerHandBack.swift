@@ -116,7 +116,9 @@ public final class InsurerHandBack {
                        field: RosterField? = nil, detail: String, raw: [[UInt8]]) throws {
         let i = insurer(profile)
         if i.spool == nil {
-            i.spool = try CSVWriter(path: run.scratch + "/handback-\(i.profile.name).rows")
+            // In the staging folder, not scratch: a run checkpoint keeps it (removed by `write`).
+            try FileSystem.makeDirectory(spoolDirectory)
+            i.spool = try CSVWriter(path: spoolDirectory + "/\(i.profile.name).rows")
         }
         row.removeAll(keepingCapacity: true)
         let encoding = profile.encoding
@@ -181,6 +183,53 @@ public final class InsurerHandBack {
         }
     }
 
+    private var spoolDirectory: String { run.staging + "/.handback" }
+
+    /// What the collector held at a run checkpoint: counts, headers and each spool's size.
+    public struct Checkpoint: Codable, Equatable {
+        public struct Entry: Codable, Equatable {
+            public var profile: String
+            public var profilePath: String
+            public var counts: [Int]
+            /// Header cells, base64 (raw bytes in the insurer's encoding).
+            public var headers: [[String]]
+            public var rejected: Int
+            public var widestRow: Int
+            public var spoolBytes: Int?
+        }
+        public var insurers: [Entry]
+    }
+
+    /// Flushes the spools and returns the collector's state (`Run.checkpoint`).
+    public func checkpoint() throws -> Checkpoint {
+        var entries: [Checkpoint.Entry] = []
+        for name in insurers.keys.sorted() {
+            let i = insurers[name]!
+            entries.append(Checkpoint.Entry(
+                profile: name, profilePath: i.profile.path, counts: i.counts,
+                headers: i.headers.map { $0.map { Data($0).base64EncodedString() } },
+                rejected: i.rejected, widestRow: i.widestRow, spoolBytes: try i.spool?.flush()))
+        }
+        return Checkpoint(insurers: entries)
+    }
+
+    /// Returns the collector to `checkpoint` (a resumed run, or a failed step rolled back): counts and
+    /// headers as they were, spools cut back to their size then. `profile` loads a profile by path.
+    public func restore(_ checkpoint: Checkpoint, profile: (String) throws -> InsurerProfile) throws {
+        insurers = [:]
+        for e in checkpoint.insurers {
+            let i = Insurer(profile: try profile(e.profilePath))
+            i.counts = e.counts
+            i.headers = e.headers.map { $0.map { [UInt8](Data(base64Encoded: $0) ?? Data()) } }
+            i.rejected = e.rejected
+            i.widestRow = e.widestRow
+            if let bytes = e.spoolBytes {
+                i.spool = try CSVWriter(appendingTo: spoolDirectory + "/\(e.profile).rows", truncatingTo: bytes, rows: e.rejected)
+            }
+            insurers[e.profile] = i
+        }
+    }
+
     /// Writes every touched insurer's rejects.csv and summary.csv into the run's staging folder and
     /// records them as outputs. Call once, after the last row, before the run publishes.
     public func write() throws {
@@ -192,6 +241,7 @@ public final class InsurerHandBack {
             run.addOutput(try writeSummary(i))
             if let spool = i.spool { FileSystem.removeTree(spool.path) }
         }
+        FileSystem.removeTree(spoolDirectory)
     }
 
     private func writeRejects(_ i: Insurer) throws -> OutputFile {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failure that stops a command. Each case maps to one exit status (see `ExitStatus`) and its
 /// description names the file (and line) at fault and what to do.
@@ -51,4 +54,24 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 2
     /// Completed and published, but some records were rejected (see rejects.csv).
     case completedWithRejects = 3
+    /// A pipeline run published what succeeded, but a step (or an input of it) failed and was rolled
+    /// back; its inputs stay in the inbox (see the report's steps).
+    case completedWithFailures = 4
+}
+
+extension KenpoError {
+    /// The file an error names, if any (used to tell a failing input from a failing stage).
+    public var path: String? {
+        switch self {
+        case .configuration(let p, _, _), .io(let p, _), .input(let p, _, _): return p
+        default: return nil
+        }
+    }
+}
+
+/// Whether an error is the disk (or quota) running full: a run stops at once on it rather than
+/// trying its other steps, and resumes from its last checkpoint once there is space.
+public func isDiskFull(_ error: Error) -> Bool {
+    let text = String(describing: error)
+    return text.contains(String(cString: strerror(ENOSPC))) || text.contains(String(cString: strerror(EDQUOT)))
 }

@@ -47,6 +47,46 @@ public struct Manifest: Codable, Equatable {
     /// were rewritten, at whose request, so that `outputs` (rows, bytes, SHA-256) stay true.
     /// Absent (not written) until a deletion touches the run.
     public var deletions: [DeletionNote]? = nil
+    /// The steps of a pipeline run (`kenpo run`), in order: what each did, how long it took, its peak
+    /// memory, and whether it failed (the others still ran). Absent for single-stage commands.
+    public var steps: [Step]? = nil
+    /// Inputs of a pipeline run that were fully committed, with their SHA-256 and where they were
+    /// archived (moved after the commit). Absent for single-stage commands.
+    public var archived: [ArchivedInput]? = nil
+
+    public struct Step: Codable, Equatable {
+        /// e.g. `eligibility`, `import`, `codes:sample-kamome`, `reissue`, `delete`, `export`.
+        public var name: String
+        /// `completed`; `completed_with_failures` (some inputs failed and were left in the inbox);
+        /// `failed` (rolled back, nothing of it published); `already_done` (a code batch a published
+        /// run issued); `nothing_to_do` (no new input tonight).
+        public var status: String
+        /// What failed (file and reason) or why the step did nothing, for an operator (no personal data).
+        public var notes: [String]
+        /// Input files the step read (paths as the pipeline named them).
+        public var inputs: [String]
+        public var records: Int
+        public var bytes: Int
+        public var seconds: Double
+        public var peakRssBytes: Int
+        /// The step completed in an earlier attempt of this run, killed or failed later; it was not redone.
+        public var resumed: Bool
+        public init(name: String, status: String, notes: [String] = [], inputs: [String] = [], records: Int = 0, bytes: Int = 0,
+                    seconds: Double = 0, peakRssBytes: Int = 0, resumed: Bool = false) {
+            self.name = name; self.status = status; self.notes = notes; self.inputs = inputs; self.records = records
+            self.bytes = bytes; self.seconds = seconds; self.peakRssBytes = peakRssBytes; self.resumed = resumed
+        }
+    }
+
+    public struct ArchivedInput: Codable, Equatable {
+        public var path: String
+        public var sha256: String
+        public var bytes: Int
+        /// The run that committed it: this one, or an earlier one whose archiving was interrupted.
+        public var committedBy: String
+        /// Where it is moved after the commit; nil when the pipeline keeps inputs in place (`[archive] mode = keep`).
+        public var archivedTo: String?
+    }
 
     public struct DeletionNote: Codable, Equatable {
         /// The deletion requests (request ids) applied.

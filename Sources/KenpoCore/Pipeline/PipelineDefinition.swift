@@ -30,14 +30,32 @@ public struct PipelineDefinition {
     /// requests, carried out after the imports (deletions first, so an export never holds deleted data).
     public var deletionRequests: [String] = []
     public var exportRequests: [String] = []
+    /// `[codes]`: insurer mailing lists per profile (one code batch, print file and proof sheet per
+    /// profile), the code key (`key_file`, else KENPO_CODE_KEY_FILE) and the print file's encoding.
+    public var mailingLists: [(profile: String, files: [String])] = []
+    public var codeKeyFile: String?
+    public var printEncoding: PostcardPrintFile.Encoding = .cp932
+    /// `[reissue] requests = FILES`: support-desk reissue requests (one batch).
+    public var reissueRequests: [String] = []
+    /// `[archive]`: committed inputs move to `folder/<run date>/<run id>/…` after the commit (`move`,
+    /// the default), or stay where they are (`keep`: the bundled samples). nil folder: `<data>/archive`.
+    public enum ArchiveMode: String { case move, keep }
+    public var archiveMode: ArchiveMode = .move
+    public var archiveFolder: String?
+    /// The deployment root the pipeline's relative paths are resolved against (the pipeline file's
+    /// folder's parent); inputs are archived under their path relative to it.
+    public var root: String = "."
+    /// Patterns that matched no file tonight, with their section (an empty inbox is no error; the
+    /// report lists them so a misspelt path does not go unnoticed).
+    public var unmatched: [String] = []
 
     public static func load(path: String) throws -> PipelineDefinition {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw KenpoError.configuration(path: path, line: nil, message: "cannot read the pipeline file; check the path (pipelines live in pipelines/)")
         }
         let ini = try IniFile.parse(text, path: path)
-        for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference", "retention", "grading", "delete", "export"].contains(name) {
-            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline], [eligibility], [import], [reference], [grading], [delete], [export] and [retention]")
+        for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference", "retention", "grading", "delete", "export", "codes", "reissue", "archive"].contains(name) {
+            throw KenpoError.configuration(path: path, line: section.line, message: "unknown section [\(name)]; this kenpo knows [pipeline], [eligibility], [import], [reference], [grading], [codes], [reissue], [delete], [export], [retention] and [archive]")
         }
         let name = ini.sections["pipeline"]?.values["name"]?.0 ?? (path as NSString).lastPathComponent
         var rejectsExit: Int32 = 3
@@ -47,14 +65,15 @@ public struct PipelineDefinition {
         }
         let base = (path as NSString).deletingLastPathComponent
         let root = (base as NSString).deletingLastPathComponent  // paths are relative to the repository / deployment root
+        // A pattern matching nothing is an empty inbox tonight, not an error (inputs move to the archive
+        // once committed); it is listed in `unmatched` for the report.
+        var unmatched: [String] = []
         func expand(_ value: String, line: Int) throws -> [String] {
             var files: [String] = []
             for pattern in value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) where !pattern.isEmpty {
                 let full = pattern.hasPrefix("/") ? pattern : (root.isEmpty ? pattern : root + "/" + pattern)
                 let matches = Glob.expand(full)
-                if matches.isEmpty {
-                    throw KenpoError.configuration(path: path, line: line, message: "no file matches '\(pattern)' (relative to \(root.isEmpty ? "." : root))")
-                }
+                if matches.isEmpty { unmatched.append("\(pattern) (\(path):\(line))") }
                 files.append(contentsOf: matches)
             }
             return files
@@ -102,7 +121,7 @@ public struct PipelineDefinition {
                                    gradingDirectory: grading)
         p.gradingTable = gradingTable
         p.confirmShortRoster = confirmShort?.profiles ?? []
-        for section in ["delete", "export"] {
+        for section in ["delete", "export", "reissue"] {
             for (key, (value, line)) in ini.sections[section]?.values ?? [:] {
                 guard key == "requests" else {
                     throw KenpoError.configuration(path: path, line: line, message: "unknown key '\(key)' in [\(section)]; the only key is requests = FILES")
@@ -112,9 +131,39 @@ public struct PipelineDefinition {
                     let full = pattern.hasPrefix("/") ? String(pattern) : (root.isEmpty ? String(pattern) : root + "/" + pattern)
                     return Glob.expand(full)
                 }
-                if section == "delete" { p.deletionRequests = files } else { p.exportRequests = files }
+                switch section {
+                case "delete": p.deletionRequests = files
+                case "export": p.exportRequests = files
+                default: p.reissueRequests = files
+                }
             }
         }
+        // [codes]: profile = mailing lists; key_file; print_encoding.
+        for (key, (value, line)) in (ini.sections["codes"]?.values ?? [:]).sorted(by: { $0.value.1 < $1.value.1 }) {
+            switch key {
+            case "key_file": p.codeKeyFile = value.hasPrefix("/") ? value : (root.isEmpty ? value : root + "/" + value)
+            case "print_encoding":
+                switch value.lowercased() {
+                case "cp932", "shift_jis", "sjis": p.printEncoding = .cp932
+                case "utf-8", "utf8": p.printEncoding = .utf8
+                default: throw KenpoError.configuration(path: path, line: line, message: "print_encoding must be cp932 (default) or utf-8")
+                }
+            default: p.mailingLists.append((key, try expand(value, line: line)))
+            }
+        }
+        for (key, (value, line)) in ini.sections["archive"]?.values ?? [:] {
+            switch key {
+            case "mode":
+                guard let m = ArchiveMode(rawValue: value) else {
+                    throw KenpoError.configuration(path: path, line: line, message: "[archive] mode must be move (committed inputs move to the archive) or keep (they stay where they are)")
+                }
+                p.archiveMode = m
+            case "folder": p.archiveFolder = value.hasPrefix("/") ? value : (root.isEmpty ? value : root + "/" + value)
+            default: throw KenpoError.configuration(path: path, line: line, message: "unknown key '\(key)' in [archive]; use mode = move|keep and folder = DIR")
+            }
+        }
+        p.root = root.isEmpty ? "." : root
+        p.unmatched = unmatched
         p.imports = imports
         for (key, (value, line)) in ini.sections["retention"]?.values ?? [:] {
             guard key == "days" else {

@@ -29,21 +29,99 @@ public final class Run {
     public var retentionDays = Run.defaultRetentionDays
     public static let defaultRetentionDays = 30
 
-    public let rejects: RejectSink
+    public private(set) var rejects: RejectSink
+    /// Progress of the running step (terminal line; the pipeline runner logs one line per step).
+    public let progress = StepProgress()
+    /// Set by the pipeline runner before publishing: its steps and archived inputs, for the manifest.
+    public var steps: [Manifest.Step]? = nil
+    public var archived: [Manifest.ArchivedInput]? = nil
 
-    public init(data: DataFolder, stage: String, runDate: CalendarDate) throws {
+    public convenience init(data: DataFolder, stage: String, runDate: CalendarDate) throws {
+        // A sequence number leads the id, so run folders sort in commit order whatever the clock does.
+        let id = String(format: "r%06d-", data.nextRunSequence()) + Timestamp.runID(stage: stage)
+        try self.init(data: data, stage: stage, runDate: runDate, id: id, startedAt: Timestamp.now(),
+                      previousGeneration: data.currentGeneration())
+    }
+
+    /// A run resuming a checkpoint (`RunCheckpoint`) of an earlier, interrupted attempt: same id, same
+    /// start, same base generation. The caller then rebuilds its folders with `restore`.
+    public convenience init(data: DataFolder, resuming checkpoint: RunCheckpoint) throws {
+        guard let date = CalendarDate(iso: checkpoint.runDate) else {
+            throw KenpoError.invariant("run checkpoint of \(checkpoint.runId) has no valid run date")
+        }
+        try self.init(data: data, stage: checkpoint.stage, runDate: date, id: checkpoint.runId,
+                      startedAt: checkpoint.startedAt, previousGeneration: checkpoint.previousGeneration)
+    }
+
+    private init(data: DataFolder, stage: String, runDate: CalendarDate, id: String, startedAt: String, previousGeneration: String?) throws {
         self.data = data
         self.stage = stage
         self.runDate = runDate
-        self.startedAt = Timestamp.now()
-        // A sequence number leads the id, so run folders sort in commit order whatever the clock does.
-        self.id = String(format: "r%06d-", data.nextRunSequence()) + Timestamp.runID(stage: stage)
+        self.startedAt = startedAt
+        self.id = id
         self.staging = data.outbox + "/.staging-" + id
         self.scratch = data.tmp + "/" + id
-        self.previousGeneration = data.currentGeneration()
+        self.previousGeneration = previousGeneration
+        FileSystem.removeTree(staging)
         try FileSystem.makeDirectory(staging)
         try FileSystem.makeDirectory(scratch)
         rejects = try RejectSink(path: staging + "/rejects.csv")
+    }
+
+    // MARK: checkpoints (pipeline runs)
+
+    /// Saves the run as it stands into `folder/cp-N` (N one more than the last): the staging folder and
+    /// the staged state generation as hard links (every writer makes new files, so the links keep
+    /// these bytes; the two files appended to — rejects.csv and the hand-back spools — are cut back
+    /// to their recorded size on restore), and `journal.json` with everything held in memory.
+    /// Older checkpoints are removed once the new one is complete.
+    public func checkpoint(into folder: String, handBack: InsurerHandBack?, fill: (inout RunCheckpoint) -> Void) throws {
+        var cp = RunCheckpoint(
+            runId: id, stage: stage, runDate: runDate.iso, startedAt: startedAt,
+            previousGeneration: previousGeneration, newGeneration: newGeneration,
+            inputs: inputs, outputs: outputs, referenceTables: referenceTables, summary: summary,
+            rejects: try rejects.checkpoint(), handBack: try handBack?.checkpoint())
+        fill(&cp)
+        try FileSystem.makeDirectory(folder)
+        let existing = RunCheckpoint.checkpointNumbers(in: folder)
+        let n = (existing.last ?? 0) + 1
+        cp.number = n
+        let tmp = folder + "/cp-\(n).tmp"
+        FileSystem.removeTree(tmp)
+        try FileSystem.linkTree(staging, to: tmp + "/outbox")
+        if let s = stateStaging { try FileSystem.linkTree(s, to: tmp + "/state") }
+        try FileSystem.writeAtomically(try cp.encoded(), to: tmp + "/journal.json")
+        FileSystem.syncDirectory(tmp)
+        try FileSystem.rename(tmp, folder + "/cp-\(n)")
+        FileSystem.syncDirectory(folder)
+        for old in existing { FileSystem.removeTree(folder + "/cp-\(old)") }
+    }
+
+    /// Rebuilds the run from checkpoint `cp` saved in `folder` (`RunCheckpoint.latest`): a failed
+    /// step rolled back, or an interrupted run resumed.
+    public func restore(_ cp: RunCheckpoint, from folder: String, handBack: InsurerHandBack?) throws {
+        let dir = folder + "/cp-\(cp.number)"
+        FileSystem.removeTree(staging)
+        try FileSystem.linkTree(dir + "/outbox", to: staging)
+        if let s = stateStaging { FileSystem.removeTree(s) }
+        stateStaging = nil
+        newGeneration = cp.newGeneration
+        if let gen = cp.newGeneration {
+            let path = data.state + "/.staging-" + gen
+            FileSystem.removeTree(path)
+            if FileSystem.isDirectory(dir + "/state") { try FileSystem.linkTree(dir + "/state", to: path) } else { try FileSystem.makeDirectory(path) }
+            stateStaging = path
+        }
+        FileSystem.removeTree(scratch)
+        try FileSystem.makeDirectory(scratch)
+        rejects = try RejectSink(path: staging + "/rejects.csv", resumingAt: cp.rejects)
+        if let hb = cp.handBack, let handBack {
+            try handBack.restore(hb) { try InsurerProfile.load(path: $0) }
+        }
+        inputs = cp.inputs
+        outputs = cp.outputs
+        referenceTables = cp.referenceTables
+        summary = cp.summary
     }
 
     /// Path for an output file inside the staging folder (creating sub-folders).
@@ -138,31 +216,37 @@ public final class Run {
         }
         addOutput(try rejects.close())
 
-        let status: ExitStatus = totalRejected > 0 ? .completedWithRejects : .success
+        let failedSteps = (steps ?? []).filter { $0.status == "failed" || $0.status == "completed_with_failures" }
+        let status: ExitStatus = !failedSteps.isEmpty ? .completedWithFailures : totalRejected > 0 ? .completedWithRejects : .success
         if let staged = stateStaging, let gen = newGeneration {
             let info = "{\"generation\": \"\(gen)\", \"run_id\": \"\(id)\", \"run_date\": \"\(runDate.iso)\", \"previous\": \(previousGeneration.map { "\"\($0)\"" } ?? "null")}\n"
             try FileSystem.writeAtomically(Array(info.utf8), to: staged + "/generation.json")
             FileSystem.syncDirectory(staged)
             try FileSystem.rename(staged, data.generationPath(gen))
             FileSystem.syncDirectory(data.generations)
+            CrashPoint.reach("publish:state-renamed")
         }
-        let manifest = Manifest(
+        var manifest = Manifest(
             kenpoVersion: KenpoVersion.current, runId: id, stage: stage, runDate: runDate.iso,
             startedAt: startedAt, finishedAt: Timestamp.now(),
-            status: status == .success ? "completed" : "completed_with_rejects",
+            status: status == .success ? "completed" : status == .completedWithFailures ? "completed_with_failures" : "completed_with_rejects",
             exitStatus: status.rawValue,
             stateGeneration: newGeneration ?? previousGeneration,
             previousStateGeneration: previousGeneration,
             inputs: inputs, outputs: outputs.sorted { $0.path < $1.path },
             referenceTables: referenceTables, rejectReasons: rejects.countsByReason, summary: summary)
+        manifest.steps = steps
+        manifest.archived = archived
         try FileSystem.writeAtomically(try manifest.encoded(), to: staging + "/manifest.json")
         // The report compares with the previous published run (outbox/latest, before this one replaces it).
         let previous = try? Manifest.decode(path: data.latestLink + "/manifest.json")
         try RunReport(manifest: manifest, previous: previous).write(into: staging)
         FileSystem.syncDirectory(staging)
+        CrashPoint.reach("publish:before-commit")
         // Commit point: the run folder appears complete, in one rename.
         try FileSystem.rename(staging, data.outbox + "/" + id)
         FileSystem.syncDirectory(data.outbox)
+        CrashPoint.reach("publish:after-commit")
         // Past the commit point the run is published whatever happens next: a failure to switch the
         // links is completed by the next start's recovery, so it is a warning, not "nothing published".
         do {
@@ -192,8 +276,26 @@ public final class RejectSink {
     public private(set) var count = 0
     public private(set) var countsByReason: [String: Int] = [:]
 
+    /// What the sink held at a run checkpoint (`Run.checkpoint`).
+    public struct Checkpoint: Codable, Equatable {
+        public var bytes: Int
+        public var count: Int
+        public var countsByReason: [String: Int]
+    }
+
     init(path: String) throws {
         writer = try CSVWriter(path: path, header: ["file", "line", "record_key", "reason_code", "message"])
+    }
+
+    /// Reopens the sink as it was at `checkpoint`, dropping rows written after it.
+    init(path: String, resumingAt checkpoint: Checkpoint) throws {
+        writer = try CSVWriter(appendingTo: path, truncatingTo: checkpoint.bytes, rows: checkpoint.count)
+        count = checkpoint.count
+        countsByReason = checkpoint.countsByReason
+    }
+
+    func checkpoint() throws -> Checkpoint {
+        Checkpoint(bytes: try writer.flush(), count: count, countsByReason: countsByReason)
     }
 
     public func add(file: String, line: Int, key: String, reason: RejectReason, message: String) {

@@ -20,7 +20,8 @@ public struct RunReport {
     static func groups(_ m: Manifest) -> [Group] {
         var byName: [String: Group] = [:]
         for i in m.inputs {
-            let name = i.profile ?? i.kind
+            // Per insurer and per kind of input: a roster and a mailing list of one insurer are two rows.
+            let name = i.profile.map { "\($0) · \(i.kind)" } ?? i.kind
             var g = byName[name] ?? Group(name: name)
             g.files += 1
             g.counts.read += i.records.read
@@ -40,6 +41,11 @@ public struct RunReport {
             g[String(k.dropFirst(6).dropLast(2)), default: [:]][grade] = n
         }
         return g.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Steps that failed, wholly or for some of their inputs.
+    var failedSteps: [Manifest.Step] {
+        (manifest.steps ?? []).filter { $0.status == "failed" || $0.status == "completed_with_failures" }
     }
 
     var topRejects: [(code: String, count: Int, summary: String)] {
@@ -92,6 +98,11 @@ public struct RunReport {
         out += "stage \(m.stage), run date \(m.runDate), \(m.status) (exit \(m.exitStatus))\n"
         out += "started \(m.startedAt), finished \(m.finishedAt)" + (Self.seconds(m).map { String(format: " (%.1f s)", $0) } ?? "") + "\n"
         if let g = m.stateGeneration { out += "state generation \(g)\n" }
+        let failed = failedSteps
+        if !failed.isEmpty {
+            out += "\nFAILED (rolled back; their inputs stay in the inbox)\n"
+            for s in failed { out += "  ✗ \(s.name): \(s.status)\n" + s.notes.map { "      \($0)\n" }.joined() }
+        }
         let w = warnings
         if !w.isEmpty { out += "\nWARNINGS\n" + w.map { "  ! \($0)\n" }.joined() }
         out += "\nINPUTS (records read / accepted / rejected)\n"
@@ -113,6 +124,19 @@ public struct RunReport {
             for (a, c) in grades {
                 out += "  \(a.padding(toLength: 18, withPad: " ", startingAt: 0)) " + ["A", "B", "C", "D"].map { String(c[$0] ?? 0).leftPadded(to: 6, with: " ") }.joined(separator: " ") + "\n"
             }
+        }
+        if let steps = m.steps, !steps.isEmpty {
+            out += "\nSTEPS (status, records, MB, seconds, peak memory)\n"
+            for s in steps {
+                out += "  \(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(s.status.padding(toLength: 24, withPad: " ", startingAt: 0))"
+                    + String(format: "%9d %9.1f %8.1f s %6.0f MB", s.records, Double(s.bytes) / 1_048_576, s.seconds, Double(s.peakRssBytes) / 1_048_576)
+                    + (s.resumed ? "  (before a restart)" : "") + "\n"
+                for n in s.notes where !failed.contains(where: { $0.name == s.name }) { out += "      \(n)\n" }
+            }
+        }
+        if let a = m.archived, !a.isEmpty {
+            let moved = a.filter { $0.archivedTo != nil }.count
+            out += "\nINPUTS COMMITTED: \(a.count) files" + (moved > 0 ? ", \(moved) moved to the archive" : ", kept in place") + " (paths and SHA-256 in manifest.json)\n"
         }
         out += "\nOUTPUTS\n"
         for o in m.outputs { out += "  \(o.path.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(o.rows).leftPadded(to: 9, with: " ")) rows\n" }
@@ -179,7 +203,7 @@ public struct RunReport {
         body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:70em}
         table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border-bottom:1px solid #ddd;padding:.25em .8em;text-align:left}
         td.n{text-align:right;font-variant-numeric:tabular-nums}.warn{background:#fff3cd;border-left:4px solid #e0a800;padding:.5em 1em}
-        .ok{color:#1a7f37}.bad{color:#b42318}h2{margin-top:1.5em;border-bottom:2px solid #eee}
+        .fail{background:#fde8e8;border-left:4px solid #b42318;padding:.5em 1em;margin:.5em 0}.ok{color:#1a7f37}.bad{color:#b42318}h2{margin-top:1.5em;border-bottom:2px solid #eee}
         </style></head><body>
         <h1>kenpo run <code>\(Self.esc(m.runId))</code></h1>
         <p>Stage <b>\(Self.esc(m.stage))</b>, run date <b>\(Self.esc(m.runDate))</b> —
@@ -187,6 +211,12 @@ public struct RunReport {
         Started \(Self.esc(m.startedAt)), finished \(Self.esc(m.finishedAt))\(Self.seconds(m).map { String(format: " (%.1f s)", $0) } ?? "")\(m.stateGeneration.map { "; state generation \(Self.esc($0))" } ?? "")</p>
 
         """
+        let failed = failedSteps
+        if !failed.isEmpty {
+            h += "<div class=\"fail\"><b>Failed — rolled back; their inputs stay in the inbox</b><ul>"
+                + failed.map { "<li><code>\(Self.esc($0.name))</code> \(Self.esc($0.status)): " + $0.notes.map(Self.esc).joined(separator: "<br>") + "</li>" }.joined()
+                + "</ul></div>\n"
+        }
         let w = warnings
         if !w.isEmpty {
             h += "<div class=\"warn\"><b>Warnings</b><ul>" + w.map { "<li>\(Self.esc($0))</li>" }.joined() + "</ul></div>\n"
@@ -214,6 +244,25 @@ public struct RunReport {
             }
             h += "</table>\n" + Self.bars(grades.map { g in (g.analyte, ["A", "B", "C", "D"].map { g.counts[$0] ?? 0 }) },
                                           colors: ["#4c9a5f", "#9bbb59", "#f0ad4e", "#c0504d"], legend: ["A", "B", "C", "D"]) + "\n"
+        }
+        if let steps = m.steps, !steps.isEmpty {
+            h += "<h2>Steps</h2><table><tr><th>step</th><th>status</th><th>records</th><th>MB</th><th>seconds</th><th>peak memory (MB)</th><th>notes</th></tr>"
+            for s in steps {
+                h += "<tr><td><code>\(Self.esc(s.name))</code></td><td class=\"\(s.status == "failed" || s.status == "completed_with_failures" ? "bad" : "ok")\">\(Self.esc(s.status))\(s.resumed ? " (before a restart)" : "")</td>"
+                    + "<td class=n>\(s.records)</td>" + String(format: "<td class=n>%.1f</td><td class=n>%.1f</td><td class=n>%.0f</td>", Double(s.bytes) / 1_048_576, s.seconds, Double(s.peakRssBytes) / 1_048_576)
+                    + "<td>" + s.notes.map(Self.esc).joined(separator: "<br>") + "</td></tr>"
+            }
+            h += "</table>\n"
+            // Time per step, in tenths of a second (bars need whole numbers).
+            h += Self.bars(steps.map { ($0.name, [Int(($0.seconds * 10).rounded())]) }, colors: ["#4f81bd"], legend: []) + "<p><small>time per step, tenths of a second</small></p>\n"
+        }
+        if let a = m.archived, !a.isEmpty {
+            h += "<h2>Inputs committed</h2><table><tr><th>file</th><th>SHA-256</th><th>archived to</th></tr>"
+            for x in a.prefix(50) {
+                h += "<tr><td>\(Self.esc(x.path))</td><td><code>\(Self.esc(String(x.sha256.prefix(16))))…</code></td><td>\(Self.esc(x.archivedTo ?? "kept in place"))</td></tr>"
+            }
+            if a.count > 50 { h += "<tr><td colspan=3>… \(a.count - 50) more in manifest.json</td></tr>" }
+            h += "</table>\n"
         }
         h += "<h2>Outputs</h2><table><tr><th>file</th><th>rows</th><th>bytes</th></tr>"
         for o in m.outputs { h += "<tr><td>\(Self.esc(o.path))</td><td class=n>\(o.rows)</td><td class=n>\(o.bytes)</td></tr>" }

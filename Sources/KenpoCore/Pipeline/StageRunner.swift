@@ -5,6 +5,9 @@ public struct RunOutcome {
     public var manifest: Manifest
     public var status: ExitStatus
     public var outboxPath: String
+    public init(manifest: Manifest, status: ExitStatus, outboxPath: String) {
+        self.manifest = manifest; self.status = status; self.outboxPath = outboxPath
+    }
 }
 
 /// Runs one stage as one run: lock, stage, publish — or abandon everything on failure.

@@ -40,6 +40,8 @@ public final class ImportStage {
         }, consume: { i, outcome in
             let job = jobs[i]
             let file = files[job.file]
+            CrashPoint.reach("import:document")
+            run.progress.advance(records: 1, bytes: job.entry?.compressedSize ?? file.bytes)
             file.counts.read += 1
             // outcome.sha256 is the document's hash; for a plain XML file that is the file's too.
             if let sha = outcome.sha256, case .xml = file.container { file.sha256 = sha }
@@ -75,6 +77,7 @@ public final class ImportStage {
         }
 
         // Merge into the state and publish the full datasets and this run's changes.
+        CrashPoint.reach("import:merge")
         let stateDir = try run.beginStateGeneration()
         let changes = try CSVWriter(path: try run.outputPath("record_changes.csv"),
                                     header: ["kind", "record_id", "person_id", "change", "source", "source_file"])

@@ -36,6 +36,8 @@ public final class ExportStage {
         var files = Set<String>()
         for (req, outcome) in try exporter.export(requests: requests.map(\.request), to: folder) {
             let at = requests.first { $0.request == req }!
+            CrashPoint.reach("export:person")
+            run.progress.advance()
             switch outcome {
             case .exported(let r):
                 counts[at.file].accepted += 1

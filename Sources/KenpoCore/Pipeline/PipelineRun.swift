@@ -1,0 +1,454 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kenpo run PIPELINE`: every stage of a pipeline as one run — one run id, one outbox, one commit.
+///
+/// Steps, in order: eligibility (every roster), import (with grading), codes (one batch per insurer
+/// profile), reissue, delete, export; the insurers' hand-back files are written last.
+///
+/// - **Checkpoints.** After every step the run is saved (`Run.checkpoint`) into
+///   `<data>/resume/<pipeline>/`. A step that throws is rolled back to the last checkpoint; when the
+///   error names one of its input files, the step runs again without that file (for rosters, without
+///   that insurer profile's files) and the file stays in the inbox; any other error fails the step and
+///   the next steps still run. The run then publishes what succeeded, exit status 4.
+/// - **Resume.** A run killed (or stopped by a full disk) is resumed by the next `kenpo run` of the
+///   same pipeline and date: steps completed before the kill are not redone, nothing is read twice.
+///   A checkpoint is discarded (with a log line) when the date, the pipeline file or the state it was
+///   based on has changed since.
+/// - **Committed inputs.** Every input of a completed step is recorded with its SHA-256 in the state
+///   (`committed_inputs.csv`) and in the manifest (`archived`), then moved after the commit to
+///   `<archive>/<run date>/<run id>/<path>` (`[archive] mode = move`), or left in place (`keep`). A file
+///   still in the inbox with bytes a run already committed (its move was interrupted, or `keep`) is not
+///   applied again.
+public final class PipelineRun {
+    public struct Outcome {
+        /// nil when there was nothing to do (no input a run had not committed): nothing is published.
+        public var manifest: Manifest?
+        public var status: ExitStatus
+        public var outboxPath: String?
+        public var resumed: Bool
+        /// Inputs found in the inbox that earlier runs had committed (not applied again).
+        public var alreadyCommitted: Int
+    }
+
+    /// The kind of work of one step.
+    enum Kind {
+        case eligibility, importRecords, codes(InsurerProfile), reissue, delete, export
+    }
+
+    struct StepInput {
+        var path: String
+        var sha256: String
+        var bytes: Int
+        var profile: InsurerProfile?
+        var source: RecordSource?
+    }
+
+    struct PlannedStep {
+        var name: String
+        var kind: Kind
+        var inputs: [StepInput]
+    }
+
+    public static let committedInputsFile = "committed_inputs.csv"
+    static let committedHeader = ["sha256", "bytes", "path", "step", "run_id", "run_date", "archived_to"]
+
+    let pipeline: PipelineDefinition
+    let data: DataFolder
+    let runDate: CalendarDate
+    /// `--key-file` (else the pipeline's `[codes] key_file`, else KENPO_CODE_KEY_FILE).
+    public var codeKeyFile: String?
+
+    public init(pipeline: PipelineDefinition, dataRoot: String, runDate: CalendarDate) {
+        self.pipeline = pipeline
+        self.data = DataFolder(root: dataRoot)
+        self.runDate = runDate
+    }
+
+    var resumeFolder: String {
+        let safe = String(pipeline.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        return data.root + "/resume/" + safe
+    }
+
+    public func execute() throws -> Outcome {
+        // Reference data first: a broken table or profile is a configuration error before anything runs.
+        let eligibilityProfiles = try pipeline.eligibility.map { g in
+            (try InsurerProfile.resolve(g.profile, searchDirectory: pipeline.profileDirectory), g.files)
+        }
+        let mailingProfiles = try pipeline.mailingLists.map { g in
+            (try InsurerProfile.resolve(g.profile, searchDirectory: pipeline.profileDirectory), g.files)
+        }
+        let items = pipeline.imports.isEmpty ? nil : try CheckupItems.load(path: pipeline.checkupItemsPath)
+        let grader = try items.map { try GradingReference.load(directory: pipeline.gradingDirectory, table: pipeline.gradingTable, items: $0) }
+        var codes: CodesOptions? = nil
+        if mailingProfiles.contains(where: { !$0.1.isEmpty }) || !pipeline.reissueRequests.isEmpty {
+            var o = CodesOptions(key: try CodeKey.resolve(keyFile: codeKeyFile ?? pipeline.codeKeyFile))
+            o.printEncoding = pipeline.printEncoding
+            o.profileDirectory = pipeline.profileDirectory
+            for name in FileSystem.listDirectory(pipeline.profileDirectory) where name.hasSuffix(".profile") {
+                if let p = try? InsurerProfile.load(path: pipeline.profileDirectory + "/" + name), let n = p.insurerNumber {
+                    o.insurerNames[n] = p.displayName
+                    o.insurerProfiles[n] = p
+                }
+            }
+            codes = o
+        }
+        let pipelineSHA = try SHA256Digest.hex(ofFile: pipeline.path).sha256
+
+        try data.lock(command: "run \(pipeline.name) \(runDate.iso)")
+        defer { data.unlock() }
+        for u in pipeline.unmatched { Log.info("run: nothing in the inbox matches \(u)") }
+
+        let committed = try Self.readCommitted(data.currentGeneration().map { data.generationPath($0) + "/" + Self.committedInputsFile })
+        let handBack: InsurerHandBack
+        let run: Run
+        var done: [Manifest.Step] = []
+        var newlyCommitted: [CommittedInput] = []
+        var resumed = false
+        if let cp = resumableCheckpoint(pipelineSHA: pipelineSHA) {
+            run = try Run(data: data, resuming: cp)
+            handBack = InsurerHandBack(run: run)
+            try run.restore(cp, from: resumeFolder, handBack: handBack)
+            done = cp.steps.map { var s = $0; s.resumed = true; return s }
+            newlyCommitted = cp.committed
+            resumed = true
+            Log.info("run: resuming run \(run.id) of \(runDate.iso): \(done.count) steps were completed before it stopped (" + done.map(\.name).joined(separator: ", ") + ")")
+        } else {
+            FileSystem.removeTree(resumeFolder)
+            run = try Run(data: data, stage: "run", runDate: runDate)
+            handBack = InsurerHandBack(run: run)
+            try saveCheckpoint(run, handBack: handBack, steps: [], committed: [], pipelineSHA: pipelineSHA)
+        }
+        if let days = pipeline.retentionDays { run.retentionDays = days }
+
+        do {
+            // Plan: the files each step reads tonight, hashed; those a run already committed are set aside.
+            var alreadyCommitted: [CommittedInput] = []
+            func plan(_ name: String, _ kind: Kind, _ files: [(String, InsurerProfile?, RecordSource?)]) throws -> PlannedStep {
+                var inputs: [StepInput] = []
+                for (path, profile, source) in files {
+                    let digest = try SHA256Digest.hex(ofFile: path)
+                    let (bytes, sha) = (digest.bytes, digest.sha256)
+                    if let c = committed[CommittedKey(path: path, sha256: sha)],
+                       pipeline.archiveMode == .keep || c.archivedTo.map({ !FileSystem.exists($0) }) ?? true {
+                        if !alreadyCommitted.contains(where: { $0.path == path }) { alreadyCommitted.append(c) }
+                        continue
+                    }
+                    inputs.append(StepInput(path: path, sha256: sha, bytes: bytes, profile: profile, source: source))
+                }
+                return PlannedStep(name: name, kind: kind, inputs: inputs)
+            }
+            var steps: [PlannedStep] = []
+            let rosterFiles = eligibilityProfiles.flatMap { p, files in files.map { ($0, Optional(p), RecordSource?.none) } }
+            if !pipeline.eligibility.isEmpty { steps.append(try plan("eligibility", .eligibility, rosterFiles)) }
+            if !pipeline.imports.isEmpty {
+                var files: [(String, InsurerProfile?, RecordSource?)] = []
+                for input in pipeline.imports {
+                    if FileSystem.isDirectory(input.path) {
+                        var paths: [String] = []
+                        ImportExpansion.walk(input.path, into: &paths)
+                        files += paths.map { ($0, nil, input.source) }
+                    } else if FileSystem.exists(input.path) {
+                        files.append((input.path, nil, input.source))
+                    }
+                }
+                steps.append(try plan("import", .importRecords, files))
+            }
+            for (profile, files) in mailingProfiles {
+                steps.append(try plan("codes:\(profile.name)", .codes(profile), files.map { ($0, profile, nil) }))
+            }
+            if !pipeline.reissueRequests.isEmpty { steps.append(try plan("reissue", .reissue, pipeline.reissueRequests.map { ($0, nil, nil) })) }
+            if !pipeline.deletionRequests.isEmpty { steps.append(try plan("delete", .delete, pipeline.deletionRequests.map { ($0, nil, nil) })) }
+            if !pipeline.exportRequests.isEmpty { steps.append(try plan("export", .export, pipeline.exportRequests.map { ($0, nil, nil) })) }
+            if !alreadyCommitted.isEmpty {
+                let runs = Set(alreadyCommitted.map(\.runId)).sorted()
+                Log.info("run: \(alreadyCommitted.count) input files were committed by earlier runs (\(runs.joined(separator: ", "))); not applied again")
+            }
+            if !resumed && steps.allSatisfy({ $0.inputs.isEmpty }) {
+                // Nothing new tonight: no run is published; moves an earlier run could not finish are done.
+                run.abandon()
+                FileSystem.removeTree(resumeFolder)
+                if pipeline.archiveMode == .move {
+                    let archiveBase = pipeline.archiveFolder ?? (data.root + "/archive")
+                    for c in alreadyCommitted {
+                        archive(c.path, sha256: c.sha256, to: c.archivedTo ?? (archiveBase + "/" + c.runDate + "/" + c.runId + "/" + relativePath(c.path)))
+                    }
+                }
+                Log.info("run: nothing to do: no input that a run has not committed; nothing published")
+                return Outcome(manifest: nil, status: .success, outboxPath: nil, resumed: false, alreadyCommitted: alreadyCommitted.count)
+            }
+
+            for step in steps {
+                if let earlier = done.first(where: { $0.name == step.name }) {
+                    Log.info("run: step \(step.name) was completed (\(earlier.status)) before the run stopped; not redone")
+                    continue
+                }
+                CrashPoint.reach("step:begin:\(step.name)")
+                let (record, committedNow) = try perform(step, run: run, handBack: handBack, items: items, grader: grader, codes: codes, pipelineSHA: pipelineSHA,
+                                                         rollback: { try self.rollback(run, handBack: handBack) })
+                done.append(record)
+                newlyCommitted += committedNow
+                Log.info(Self.logLine(record))
+                try saveCheckpoint(run, handBack: handBack, steps: done, committed: newlyCommitted, pipelineSHA: pipelineSHA)
+                CrashPoint.reach("step:checkpoint:\(step.name)")
+            }
+
+            let ran = done.filter { $0.status != "nothing_to_do" }
+            if !ran.isEmpty && ran.allSatisfy({ $0.status == "failed" }) {
+                throw KenpoError.input(path: pipeline.path, line: nil, message: "every step failed; nothing was published: "
+                                       + ran.flatMap(\.notes).joined(separator: "; "))
+            }
+
+            // Publish: hand-back files, the committed-inputs ledger, the manifest's steps and archive list.
+            try handBack.write()
+            CrashPoint.reach("publish:handback-written")
+            let archiveBase = pipeline.archiveFolder ?? (data.root + "/archive")
+            var archived: [Manifest.ArchivedInput] = []
+            var ledgerRows: [CommittedInput] = []
+            for var c in newlyCommitted {
+                if pipeline.archiveMode == .move { c.archivedTo = archiveBase + "/" + runDate.iso + "/" + run.id + "/" + relativePath(c.path) }
+                ledgerRows.append(c)
+                archived.append(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: run.id, archivedTo: c.archivedTo))
+            }
+            for var c in alreadyCommitted {
+                // Its own run's move was interrupted (or the pipeline keeps inputs): move it now.
+                if pipeline.archiveMode == .move {
+                    let dest = c.archivedTo ?? (archiveBase + "/" + c.runDate + "/" + c.runId + "/" + relativePath(c.path))
+                    c.archivedTo = dest
+                    archived.append(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: c.runId, archivedTo: dest))
+                }
+            }
+            try writeCommitted(previous: committed, adding: ledgerRows, run: run)
+            run.steps = done
+            run.archived = archived
+            let (manifest, status) = try run.publish()
+            FileSystem.removeTree(resumeFolder)
+            FileSystem.syncDirectory(data.root + "/resume")
+            // After the commit: move what was committed. An interrupted move is finished by the next run.
+            for a in archived {
+                guard let dest = a.archivedTo else { continue }
+                archive(a.path, sha256: a.sha256, to: dest)
+            }
+            return Outcome(manifest: manifest, status: status, outboxPath: data.outbox + "/" + run.id, resumed: resumed,
+                           alreadyCommitted: alreadyCommitted.count)
+        } catch {
+            // After a full disk or an I/O error the last checkpoint stays: rerunning the same date resumes
+            // from it. Anything else starts afresh on the rerun (nothing of this run was published).
+            run.abandon()
+            if case KenpoError.io = error {} else if !isDiskFull(error) { FileSystem.removeTree(resumeFolder) }
+            if isDiskFull(error) {
+                let after = done.last.map { "after step \($0.name)" } ?? "from the start"
+                throw KenpoError.io(path: data.root, message: "the disk is full (\(error)); nothing of this run was published. Free space (df -h \(data.root)) and run the same command again: it resumes \(after)")
+            }
+            throw error
+        }
+    }
+
+    // MARK: steps
+
+    /// Runs one step; on an error naming one of its inputs, rolls back and runs it again without that
+    /// input (without every file of that profile, for rosters). Any other error fails the step.
+    private func perform(_ step: PlannedStep, run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
+                         codes: CodesOptions?, pipelineSHA: String, rollback: () throws -> Void) throws -> (Manifest.Step, [CommittedInput]) {
+        var record = Manifest.Step(name: step.name, status: "completed", inputs: step.inputs.map(\.path))
+        guard !step.inputs.isEmpty else {
+            record.status = "nothing_to_do"
+            return (record, [])
+        }
+        var inputs = step.inputs
+        var failures: [String] = []
+        var heldBack: Set<String> = []
+        ProcessMemory.resetPeak()
+        run.progress.begin(step: step.name, totalBytes: inputs.reduce(0) { $0 + $1.bytes })
+        while true {
+            do {
+                heldBack = try body(step.kind, inputs: inputs, run: run, handBack: handBack, items: items, grader: grader, codes: codes)
+                break
+            } catch let e as BatchAlreadyIssued {
+                // A batch a published run issued: nothing new is printed; its inputs count as committed.
+                try rollback()
+                record.status = "already_done"
+                failures.append(e.description.replacingOccurrences(of: "\n", with: " "))
+                break
+            } catch {
+                if isDiskFull(error) { throw error }
+                try rollback()
+                let named = (error as? KenpoError)?.path
+                let culprit = named.flatMap { p in inputs.first { p == $0.path || p.hasPrefix($0.path + "!") || p.hasPrefix($0.path + "#") } }
+                guard let culprit else {
+                    failures.append("\(error)")
+                    record.status = "failed"
+                    inputs = []
+                    break
+                }
+                let dropped: [StepInput]
+                if case .eligibility = step.kind, let profile = culprit.profile {
+                    // A profile's rosters stand together: none of them is applied without the others.
+                    dropped = inputs.filter { $0.profile?.name == profile.name }
+                    failures.append("\(profile.name): \(error); its rosters (\(dropped.map { ($0.path as NSString).lastPathComponent }.joined(separator: ", "))) stay in the inbox")
+                } else {
+                    dropped = [culprit]
+                    failures.append("\(error); the file stays in the inbox")
+                }
+                Log.error("run: step \(step.name): \(failures.last!)")
+                inputs.removeAll { d in dropped.contains { $0.path == d.path } }
+                record.status = "completed_with_failures"
+                if inputs.isEmpty { record.status = "failed"; break }
+                run.progress.begin(step: step.name, totalBytes: inputs.reduce(0) { $0 + $1.bytes })
+            }
+        }
+        record.seconds = run.progress.end()
+        record.peakRssBytes = ProcessMemory.peakBytes()
+        record.records = run.progress.records
+        record.bytes = inputs.reduce(0) { $0 + $1.bytes }
+        record.notes = failures
+        let committed = inputs.filter { !heldBack.contains($0.path) }.map {
+            CommittedInput(path: $0.path, sha256: $0.sha256, bytes: $0.bytes, step: step.name, runId: run.id, runDate: runDate.iso)
+        }
+        for p in heldBack.sorted() { record.notes.append("\(p): held back (ROSTER_HELD_BACK); it stays in the inbox until confirmed") }
+        return (record, committed)
+    }
+
+    /// The stage behind a step. Returns the input paths held back (not committed).
+    private func body(_ kind: Kind, inputs: [StepInput], run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
+                      codes: CodesOptions?) throws -> Set<String> {
+        switch kind {
+        case .eligibility:
+            let stage = EligibilityStage(run: run, handBack: handBack)
+            stage.confirmedShortRosters = Set(pipeline.confirmShortRoster)
+            try stage.process(inputs.map { RosterInput(profile: $0.profile!, path: $0.path) })
+            return stage.heldBackPaths
+        case .importRecords:
+            let stage = ImportStage(run: run, items: items!)
+            stage.grader = grader
+            try stage.process(inputs.map { ImportInput(path: $0.path, source: $0.source) })
+        case .codes(let profile):
+            var o = codes!
+            o.outputFolder = "postcards/" + profile.name
+            try CodesStage(run: run, options: o, handBack: handBack).process(.mailing(inputs.map { (profile: profile, path: $0.path) }))
+        case .reissue:
+            var o = codes!
+            o.outputFolder = "postcards/reissue"
+            try CodesStage(run: run, options: o, handBack: handBack).process(.reissue(inputs.map(\.path)))
+        case .delete:
+            try DeletionStage(run: run).process(inputs.map(\.path))
+        case .export:
+            try ExportStage(run: run).process(inputs.map(\.path))
+        }
+        return []
+    }
+
+    private func rollback(_ run: Run, handBack: InsurerHandBack) throws {
+        guard let cp = RunCheckpoint.latest(in: resumeFolder) else {
+            throw KenpoError.invariant("the run's checkpoint in \(resumeFolder) is gone; cannot roll back a failed step")
+        }
+        try run.restore(cp, from: resumeFolder, handBack: handBack)
+    }
+
+    private func saveCheckpoint(_ run: Run, handBack: InsurerHandBack, steps: [Manifest.Step], committed: [CommittedInput], pipelineSHA: String) throws {
+        try run.checkpoint(into: resumeFolder, handBack: handBack) { cp in
+            cp.steps = steps
+            cp.committed = committed
+            cp.pipelinePath = pipeline.path
+            cp.pipelineSha256 = pipelineSHA
+        }
+    }
+
+    /// The checkpoint of an interrupted run of this pipeline and date, if it can still be resumed.
+    private func resumableCheckpoint(pipelineSHA: String) -> RunCheckpoint? {
+        guard FileSystem.isDirectory(resumeFolder) else { return nil }
+        guard let cp = RunCheckpoint.latest(in: resumeFolder) else {
+            Log.info("run: \(resumeFolder) holds no complete checkpoint; starting afresh")
+            return nil
+        }
+        var why: String? = nil
+        if cp.runDate != runDate.iso {
+            why = "it was for run date \(cp.runDate); its inputs are still in the inbox and are read by this run"
+        } else if cp.pipelineSha256 != pipelineSHA {
+            why = "the pipeline file has changed since"
+        } else if cp.previousGeneration != data.currentGeneration() {
+            why = "the state has moved on since (another command published generation \(data.currentGeneration() ?? "none"))"
+        } else if let seq = DataFolder.runSequence(cp.runId), data.publishedRuns().contains(where: { (DataFolder.runSequence($0) ?? 0) >= seq }) {
+            why = "a later run has been published since"
+        }
+        if let why {
+            Log.warning("run: discarding the unfinished run \(cp.runId) (nothing of it was published): \(why)")
+            return nil
+        }
+        return cp
+    }
+
+    static func logLine(_ s: Manifest.Step) -> String {
+        let mb = Double(s.bytes) / 1_048_576
+        var line = String(format: "step %@: %@, %d records, %.1f MB in %.1f s", s.name, s.status, s.records, mb, s.seconds)
+        if s.seconds > 0 && s.bytes > 0 { line += String(format: " (%.1f MB/s)", mb / s.seconds) }
+        if s.peakRssBytes > 0 { line += String(format: ", peak memory %.0f MB", Double(s.peakRssBytes) / 1_048_576) }
+        if !s.notes.isEmpty { line += "; " + s.notes.joined(separator: "; ") }
+        return line
+    }
+
+    // MARK: committed inputs and the archive
+
+    struct CommittedKey: Hashable { var path: String; var sha256: String }
+
+    static func readCommitted(_ path: String?) throws -> [CommittedKey: CommittedInput] {
+        guard let path, FileSystem.exists(path) else { return [:] }
+        let reader = try CSVReader(path: path)
+        var out: [CommittedKey: CommittedInput] = [:]
+        _ = try reader.next()  // header
+        while try reader.next() {
+            guard reader.fieldCount >= 7 else { continue }
+            let f = (0..<7).map { String(decoding: reader.fieldBytes($0), as: UTF8.self) }
+            let c = CommittedInput(path: f[2], sha256: f[0], bytes: Int(f[1]) ?? 0, step: f[3], runId: f[4], runDate: f[5],
+                                   archivedTo: f[6].isEmpty ? nil : f[6])
+            out[CommittedKey(path: c.path, sha256: c.sha256)] = c
+        }
+        return out
+    }
+
+    private func writeCommitted(previous: [CommittedKey: CommittedInput], adding rows: [CommittedInput], run: Run) throws {
+        let stateDir = try run.beginStateGeneration()
+        _ = try run.stateFileForRewrite(Self.committedInputsFile)
+        var all = previous
+        for r in rows { all[CommittedKey(path: r.path, sha256: r.sha256)] = r }
+        let w = try CSVWriter(path: stateDir + "/" + Self.committedInputsFile, header: Self.committedHeader)
+        for c in all.values.sorted(by: { ($0.runId, $0.path) < ($1.runId, $1.path) }) {
+            w.row([c.sha256, String(c.bytes), c.path, c.step, c.runId, c.runDate, c.archivedTo ?? ""])
+        }
+        try w.close()
+    }
+
+    /// The path of an input below the deployment root (its place inside the archive).
+    private func relativePath(_ path: String) -> String {
+        let root = pipeline.root == "." ? "" : pipeline.root
+        var rel = path
+        if !root.isEmpty, path.hasPrefix(root + "/") { rel = String(path.dropFirst(root.count + 1)) }
+        while rel.hasPrefix("/") || rel.hasPrefix("./") { rel = String(rel.drop { $0 == "/" || $0 == "." }) }
+        return rel.replacingOccurrences(of: "../", with: "")
+    }
+
+    /// Moves a committed input into the archive, unless it changed since it was read (then it is a new
+    /// delivery and stays) or is gone. Failures are warnings: the commit has happened.
+    private func archive(_ path: String, sha256: String, to dest: String) {
+        CrashPoint.reach("archive:file")
+        guard FileSystem.exists(path) else { return }
+        guard let digest = try? SHA256Digest.hex(ofFile: path), digest.sha256 == sha256 else {
+            Log.warning("archive: \(path) changed after it was read; it stays in the inbox and is read by the next run")
+            return
+        }
+        do {
+            try FileSystem.makeDirectory((dest as NSString).deletingLastPathComponent)
+            if Glibc.rename(path, dest) != 0 {
+                guard errno == EXDEV else { throw KenpoError.io(path: path, message: "cannot move to \(dest): \(String(cString: strerror(errno)))") }
+                _ = try FileSystem.copy(path, to: dest, rows: 0)
+                unlink(path)
+            }
+            FileSystem.syncDirectory((dest as NSString).deletingLastPathComponent)
+            FileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
+        } catch {
+            Log.warning("archive: \(error); the next run moves it")
+        }
+    }
+}
