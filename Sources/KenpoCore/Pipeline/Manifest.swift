@@ -58,13 +58,16 @@ public struct Manifest: Codable, Equatable {
         /// e.g. `eligibility`, `import`, `codes:sample-kamome`, `reissue`, `delete`, `export`.
         public var name: String
         /// `completed`; `completed_with_failures` (some inputs failed and were left in the inbox);
-        /// `failed` (rolled back, nothing of it published); `already_done` (a code batch a published
-        /// run issued); `nothing_to_do` (no new input tonight).
+        /// `failed` (rolled back, nothing of it published); `held` (not run: the insurer's roster failed
+        /// in this run, so its mailing list waits in the inbox); `already_done` (a code batch a
+        /// published run issued); `nothing_to_do` (no new input tonight).
         public var status: String
         /// What failed (file and reason) or why the step did nothing, for an operator (no personal data).
         public var notes: [String]
         /// Input files the step read (paths as the pipeline named them).
         public var inputs: [String]
+        /// Inputs that failed and were left out (they stay in the inbox).
+        public var failedInputs: [String] = []
         public var records: Int
         public var bytes: Int
         public var seconds: Double

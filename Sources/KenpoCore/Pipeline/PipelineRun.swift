@@ -185,6 +185,17 @@ public final class PipelineRun {
                     Log.info("run: step \(step.name) was completed (\(earlier.status)) before the run stopped; not redone")
                     continue
                 }
+                if case .codes(let profile) = step.kind, !step.inputs.isEmpty,
+                   let failed = done.first(where: { $0.name == "eligibility" })?.failedInputs,
+                   rosterFiles.contains(where: { $0.1?.name == profile.name && failed.contains($0.0) }) {
+                    // Postcards for an insurer whose roster failed tonight would go by yesterday's master.
+                    var held = Manifest.Step(name: step.name, status: "held", inputs: step.inputs.map(\.path))
+                    held.notes = ["\(profile.name)'s roster failed in this run; its mailing list stays in the inbox for the run that applies the roster"]
+                    done.append(held)
+                    Log.warning("run: step \(step.name): " + held.notes[0])
+                    try saveCheckpoint(run, handBack: handBack, steps: done, committed: newlyCommitted, pipelineSHA: pipelineSHA)
+                    continue
+                }
                 CrashPoint.reach("step:begin:\(step.name)")
                 let (record, committedNow) = try perform(step, run: run, handBack: handBack, items: items, grader: grader, codes: codes, pipelineSHA: pipelineSHA,
                                                          rollback: { try self.rollback(run, handBack: handBack) })
@@ -280,6 +291,7 @@ public final class PipelineRun {
                 guard let culprit else {
                     failures.append("\(error)")
                     record.status = "failed"
+                    record.failedInputs = inputs.map(\.path)
                     inputs = []
                     break
                 }
@@ -294,6 +306,7 @@ public final class PipelineRun {
                 }
                 Log.error("run: step \(step.name): \(failures.last!)")
                 inputs.removeAll { d in dropped.contains { $0.path == d.path } }
+                record.failedInputs += dropped.map(\.path)
                 record.status = "completed_with_failures"
                 if inputs.isEmpty { record.status = "failed"; break }
                 run.progress.begin(step: step.name, totalBytes: inputs.reduce(0) { $0 + $1.bytes })

@@ -45,7 +45,7 @@ public struct RunReport {
 
     /// Steps that failed, wholly or for some of their inputs.
     var failedSteps: [Manifest.Step] {
-        (manifest.steps ?? []).filter { $0.status == "failed" || $0.status == "completed_with_failures" }
+        (manifest.steps ?? []).filter { ["failed", "completed_with_failures", "held"].contains($0.status) }
     }
 
     var topRejects: [(code: String, count: Int, summary: String)] {
@@ -248,7 +248,7 @@ public struct RunReport {
         if let steps = m.steps, !steps.isEmpty {
             h += "<h2>Steps</h2><table><tr><th>step</th><th>status</th><th>records</th><th>MB</th><th>seconds</th><th>peak memory (MB)</th><th>notes</th></tr>"
             for s in steps {
-                h += "<tr><td><code>\(Self.esc(s.name))</code></td><td class=\"\(s.status == "failed" || s.status == "completed_with_failures" ? "bad" : "ok")\">\(Self.esc(s.status))\(s.resumed ? " (before a restart)" : "")</td>"
+                h += "<tr><td><code>\(Self.esc(s.name))</code></td><td class=\"\(["failed", "completed_with_failures", "held"].contains(s.status) ? "bad" : "ok")\">\(Self.esc(s.status))\(s.resumed ? " (before a restart)" : "")</td>"
                     + "<td class=n>\(s.records)</td>" + String(format: "<td class=n>%.1f</td><td class=n>%.1f</td><td class=n>%.0f</td>", Double(s.bytes) / 1_048_576, s.seconds, Double(s.peakRssBytes) / 1_048_576)
                     + "<td>" + s.notes.map(Self.esc).joined(separator: "<br>") + "</td></tr>"
             }
