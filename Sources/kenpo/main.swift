@@ -33,7 +33,7 @@ commands:
       print the registration match keys for these values, keyed as a roster row would be
   generate --members N --seed S --out DIR [--profile NAME]... [--faulty FRACTION] [--date YYYY-MM-DD]
              [--health [--checkup-share F] [--checkup-years N]]
-      write deterministic synthetic rosters and mailing lists; with --health also checkups (hc08 CDA),
+      write deterministic synthetic rosters, mailing lists and reissue requests; with --health also checkups (hc08 CDA),
       transfer ZIPs, cost notices and prescriptions for the generated members
   codes [--data DIR] [--date YYYY-MM-DD] [--key-file F] [--print-encoding cp932|utf-8] --profile NAME MAILING...
       issue checkup-viewing codes for insurer mailing lists: print file, vendor manifest, proof sheet

@@ -15,6 +15,9 @@ public struct GeneratorOptions {
     public var profiles: [InsurerProfile]
     /// Files go to `outDirectory/<profile.name>/`.
     public var outDirectory: String
+    /// Share of each profile's valid rows (at least one per profile) named in support-desk reissue
+    /// requests, `outDirectory/reissue/requests.csv` (`ReissueRequestGenerator`); 0: no reissue files.
+    public var reissueShare = 0.01
 
     public init(members: Int, seed: UInt64 = 42, faultyShare: Double = 0.01, runDate: CalendarDate,
                 profiles: [InsurerProfile], outDirectory: String) {
@@ -30,21 +33,28 @@ public struct GeneratorOptions {
 /// One file the generator wrote.
 public struct GeneratedFile: Sendable {
     public var profile: String
-    /// "roster" | "mailing" | "expected_rejects"
+    /// "roster" | "mailing" | "expected_rejects" | "reissue" | "reissue_expected_rejects"
     public var kind: String
     public var path: String
     /// Data rows (the header is not counted).
     public var rows: Int
-    /// Rows that must be rejected (roster and expected_rejects; 0 for the mailing list).
+    /// Rows that must be rejected (roster, expected_rejects and reissue requests; 0 for the mailing list).
     public var faultyRows: Int
+    /// Reissue requests only: second requests for a person already requested, which kenpo merges
+    /// into one postcard (accepted, not rejected).
+    public var mergedRows = 0
 }
 
-/// Writes synthetic eligibility rosters, mailing lists and the rejects each roster must produce.
+/// Writes synthetic eligibility rosters, mailing lists, support-desk reissue requests and the rejects
+/// each roster must produce.
 ///
 /// For each profile: `roster.csv` in the profile's encoding, line ends, header, column order, kana width and
 /// first date style; `mailing.csv` (same encoding and line ends) with about 60% of the valid persons;
 /// `expected_rejects.csv` (UTF-8, `line,reason_code`) naming the physical line and reject code of every
-/// faulty row. Each faulty row carries exactly one fault. The same seed gives the same bytes.
+/// faulty row. Each faulty row carries exactly one fault. For all profiles together:
+/// `reissue/requests.csv` and `reissue/expected_rejects.csv` (`ReissueRequestGenerator`). The same seed
+/// gives the same bytes; the reissue requests draw from their own random stream, so the rosters and
+/// mailing lists are the same bytes with or without them.
 ///
 /// Streams: rows are produced one household at a time and written through 1 MB buffers, so memory
 /// does not grow with `members`.
@@ -71,14 +81,25 @@ public enum RosterGenerator {
         }
         let count = options.profiles.count
         let totalFaulty = Int((Double(options.members) * options.faultyShare).rounded())
-        var files: [GeneratedFile] = []
+        var split: [(rows: Int, faulty: Int)] = []
         var rowsBefore = 0
-        for (i, profile) in options.profiles.enumerated() {
+        for i in 0..<count {
             let rows = options.members / count + (i < options.members % count ? 1 : 0)
             // Faulty rows proportional to rows, summing exactly to the total.
             let faulty = faultyShareOf(totalFaulty, upTo: rowsBefore + rows, of: options.members)
                 - faultyShareOf(totalFaulty, upTo: rowsBefore, of: options.members)
             rowsBefore += rows
+            split.append((rows, faulty))
+        }
+        let reissue = options.reissueShare > 0
+            ? try ReissueRequestGenerator(outDirectory: options.outDirectory, seed: options.seed, share: options.reissueShare,
+                                          faultyShare: options.faultyShare, validRows: split.map { $0.rows - $0.faulty })
+            : nil
+        var ok = false
+        defer { if !ok { reissue?.abandon() } }
+        var files: [GeneratedFile] = []
+        for (i, profile) in options.profiles.enumerated() {
+            let (rows, faulty) = split[i]
             let dir = options.outDirectory + "/" + profile.name
             do {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
@@ -88,8 +109,11 @@ public enum RosterGenerator {
             }
             let run = try ProfileGeneration(profile: profile, rows: rows, faulty: faulty, seed: options.seed,
                                             runDate: options.runDate, directory: dir)
-            files.append(contentsOf: try run.generate(onSubject: onSubject))
+            reissue?.beginProfile(validRows: rows - faulty)
+            files.append(contentsOf: try run.generate(onSubject: onSubject, reissue: reissue))
         }
+        if let reissue { files += try reissue.finish() }
+        ok = true
         return files
     }
 
@@ -198,6 +222,8 @@ private struct PersonRecord {
     var formerNumber = ""
     /// Whether this person is on the mailing list.
     var mailed = false
+    /// False when the 資格喪失日 is on or before the run date (kenpo: status disqualified).
+    var active = true
     // Canonical values for `HealthRecordSubject` (not written to the roster).
     var birthDay = 0
     var male = false
@@ -420,7 +446,8 @@ private final class ProfileGeneration {
 
     // MARK: generation
 
-    func generate(onSubject: ((HealthRecordSubject) throws -> Void)? = nil) throws -> [GeneratedFile] {
+    func generate(onSubject: ((HealthRecordSubject) throws -> Void)? = nil,
+                  reissue: ReissueRequestGenerator? = nil) throws -> [GeneratedFile] {
         let rosterPath = directory + "/roster.csv"
         let mailingPath = directory + "/mailing.csv"
         let rejectsPath = directory + "/expected_rejects.csv"
@@ -443,6 +470,7 @@ private final class ProfileGeneration {
         rejects.write(Array("line,reason_code\n".utf8))
 
         var mailed = 0
+        var lastEligible: PersonRecord?
         while let (record, fault) = nextRow() {
             line += 1
             writeRoster(record, to: roster)
@@ -453,9 +481,15 @@ private final class ProfileGeneration {
                     writeMailing(record, to: mailing)
                     mailed += 1
                 }
+                if let reissue {
+                    let eligible = record.mailed && record.active
+                    if eligible { lastEligible = record }
+                    if reissue.wants(eligible: eligible), let id = personID(record) { reissue.add(personID: id) }
+                }
                 if let onSubject { try onSubject(subject(record)) }
             }
         }
+        if let reissue, reissue.needsFallback, let r = lastEligible, let id = personID(r) { reissue.add(personID: id) }
         try roster.close()
         try mailing.close()
         try rejects.close()
@@ -494,6 +528,13 @@ private final class ProfileGeneration {
         pendingIndex += 1
         remember(record)
         return (record, nil)
+    }
+
+    /// The person_id kenpo gives this row's person when it reads the roster into an empty data folder.
+    func personID(_ r: PersonRecord) -> String? {
+        ReissueRequestGenerator.personID(insurerNumber: r.insurerNumber, symbol: r.symbol, number: r.number, branch: r.branch,
+                                         kana: r.kana, birthDate: CalendarDate.fromDaysSinceEpoch(r.birthDay),
+                                         memberRef: profile.columns[.memberRef] != nil ? r.memberRef : "")
     }
 
     func subject(_ r: PersonRecord) -> HealthRecordSubject {
@@ -618,6 +659,7 @@ private final class ProfileGeneration {
                 // Some have left (or will leave).
                 if p.qualified < runDay && rng.chance(0.6) {
                     r.disqualified = date(uniformDay(p.qualified + 1, runDay))
+                    r.active = false
                 } else {
                     r.disqualified = date(runDay + 1 + rng.below(180))
                 }

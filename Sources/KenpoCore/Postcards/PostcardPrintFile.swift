@@ -63,7 +63,7 @@ public struct PostcardLayout: Sendable {
         }
         let barcode: CustomerBarcode
         do {
-            barcode = try CustomerBarcode.encode(postalCode: digits, address: barcodeAddress(lines))
+            barcode = try CustomerBarcode.encode(postalCode: digits, address: barcodeAddress(preparedAddress))
         } catch {
             return .failure(Problem(reason: .addressUnusable, detail: "\(error)"))
         }
@@ -71,9 +71,15 @@ public struct PostcardLayout: Sendable {
                                        insurerName: insurerName, code: code, reissue: reissue, barcode: barcode))
     }
 
-    /// The address the barcode is computed from: the printed lines joined with a space (a space is
-    /// not extracted, so it reads like the line break it stands for).
-    public static func barcodeAddress(_ lines: [String]) -> String { lines.joined(separator: " ") }
+    /// The address the barcode is computed from: the address as prepared for printing (住所1 and 住所2
+    /// joined by a line break), **before** it is wrapped into print lines, with each line break read as
+    /// a space. A space is not extracted, so 住所1 / 住所2 and line breaks the sender wrote stay
+    /// separators (`2-8-1` + `101` is `2-8-1-101`, not `2-8-1101`); a break the wrapping adds is not
+    /// one: it may fall between a kanji numeral and its 丁目/番/地割 (`第二十一` | `地割`) or inside a
+    /// number, where a space would change the address number.
+    public static func barcodeAddress(_ preparedAddress: String) -> String {
+        preparedAddress.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }).joined(separator: " ")
+    }
 }
 
 /// The vendor's print file (印刷データ), `postcards.csv`: one row per postcard, CP932 by default
