@@ -141,6 +141,7 @@ public final class CodesStage {
         var superseded = 0, revoked = 0, printed = 0
         let isReissue = input.kind == "reissue"
         let crashPoint = isReissue ? "reissue:postcard" : "codes:postcard"
+        run.progress.expect(records: requests.count)
         for r in requests {
             CrashPoint.reach(crashPoint)
             run.progress.advance()

@@ -37,6 +37,7 @@ public final class StepProgress {
     public private(set) var records = 0
     public private(set) var bytes = 0
     private var totalBytes = 0
+    private var totalRecords = 0
     private var started = 0.0
     private var lastDraw = 0.0
     private var sinceCheck = 0
@@ -57,9 +58,13 @@ public final class StepProgress {
     public func begin(step: String, totalBytes: Int) {
         self.step = step
         self.totalBytes = totalBytes
-        records = 0; bytes = 0; sinceCheck = 0; drawn = false
+        records = 0; bytes = 0; sinceCheck = 0; drawn = false; totalRecords = 0
         started = Self.now(); lastDraw = started
     }
+
+    /// The number of records the step will do, when known before it starts them (codes: the postcards):
+    /// the time left is then estimated by records rather than bytes.
+    public func expect(records n: Int) { totalRecords = n }
 
     /// `records` more records done, `bytes` more input bytes consumed.
     @inline(__always)
@@ -78,19 +83,22 @@ public final class StepProgress {
         let elapsed = max(t - started, 0.001)
         let mb = Double(bytes) / 1_048_576
         var line = String(format: "kenpo: %@: %d records, %.1f MB, %.1f MB/s", step, records, mb, mb / elapsed)
-        if totalBytes > 0 && bytes > 0 && bytes < totalBytes {
-            let left = elapsed * Double(totalBytes - bytes) / Double(bytes)
-            line += String(format: ", %.0f%%, about %@ left", 100 * Double(bytes) / Double(totalBytes), Self.duration(left))
+        let (done, total) = totalRecords > 0 ? (records, totalRecords) : (bytes, totalBytes)
+        if total > 0 && done > 0 && done < total {
+            let left = elapsed * Double(total - done) / Double(done)
+            line += String(format: ", %.0f%%, about %@ left", 100 * Double(done) / Double(total), Self.duration(left))
         }
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
         drawn = true
+        Log.progressLineDrawn = true
     }
 
     /// Ends the step: clears the terminal line; returns the seconds it took.
     @discardableResult
     public func end() -> Double {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if drawn && Log.progressLineDrawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         drawn = false
+        Log.progressLineDrawn = false
         return Self.now() - started
     }
 
