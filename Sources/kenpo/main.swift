@@ -173,7 +173,11 @@ func runPipeline(_ args: Arguments) throws -> Int32 {
         if let latest = DataFolder(root: args.value("data") ?? "var").latestRun() { print("  latest run: \(args.value("data") ?? "var")/outbox/\(latest)") }
         return 0
     }
-    if outcome.resumed { print("resumed: steps completed before the run stopped were not redone") }
+    if outcome.finishedEarlierRun {
+        print("run \(m.runId) had been published before it stopped; this start finished moving its inputs to the archive")
+    } else if outcome.resumed {
+        print("resumed: steps completed before the run stopped were not redone")
+    }
     for s in m.steps ?? [] {
         var line = "  step \(s.name): \(s.status)\(s.resumed ? " (before the restart)" : "")"
         if s.status != "nothing_to_do" {

@@ -64,8 +64,9 @@ public struct Manifest: Codable, Equatable {
         public var status: String
         /// What failed (file and reason) or why the step did nothing, for an operator (no personal data).
         public var notes: [String]
-        /// Input files the step read (paths as the pipeline named them).
-        public var inputs: [String]
+        /// How many input files the step read (their paths, sizes and SHA-256 are in `inputs` and
+        /// `archived`; listing them again per step made a 100,000-member manifest 50 MB).
+        public var files: Int
         /// Inputs that failed and were left out (they stay in the inbox).
         public var failedInputs: [String] = []
         public var records: Int
@@ -74,9 +75,9 @@ public struct Manifest: Codable, Equatable {
         public var peakRssBytes: Int
         /// The step completed in an earlier attempt of this run, killed or failed later; it was not redone.
         public var resumed: Bool
-        public init(name: String, status: String, notes: [String] = [], inputs: [String] = [], records: Int = 0, bytes: Int = 0,
+        public init(name: String, status: String, notes: [String] = [], files: Int = 0, records: Int = 0, bytes: Int = 0,
                     seconds: Double = 0, peakRssBytes: Int = 0, resumed: Bool = false) {
-            self.name = name; self.status = status; self.notes = notes; self.inputs = inputs; self.records = records
+            self.name = name; self.status = status; self.notes = notes; self.files = files; self.records = records
             self.bytes = bytes; self.seconds = seconds; self.peakRssBytes = peakRssBytes; self.resumed = resumed
         }
     }

@@ -31,6 +31,8 @@ public final class PipelineRun {
         public var resumed: Bool
         /// Inputs found in the inbox that earlier runs had committed (not applied again).
         public var alreadyCommitted: Int
+        /// The run of this date had published before it was stopped: this start only finished it.
+        public var finishedEarlierRun = false
     }
 
     /// The kind of work of one step.
@@ -101,6 +103,16 @@ public final class PipelineRun {
         defer { data.unlock() }
         for u in pipeline.unmatched { Log.info("run: nothing in the inbox matches \(u)") }
 
+        // Killed after its commit (while switching links or archiving): that run is done; finish its
+        // archive moves and report its outcome, as the uninterrupted run would have.
+        if let cp = RunCheckpoint.latest(in: resumeFolder), data.publishedRuns().contains(cp.runId),
+           let manifest = try? Manifest.decode(path: data.outbox + "/" + cp.runId + "/manifest.json") {
+            Log.info("run: run \(cp.runId) of \(cp.runDate) was published before it stopped; finishing its archive moves")
+            for a in manifest.archived ?? [] { if let dest = a.archivedTo { archive(a.path, sha256: a.sha256, to: dest) } }
+            FileSystem.removeTree(resumeFolder)
+            return Outcome(manifest: manifest, status: ExitStatus(rawValue: manifest.exitStatus) ?? .success,
+                           outboxPath: data.outbox + "/" + cp.runId, resumed: true, alreadyCommitted: 0, finishedEarlierRun: true)
+        }
         let committed = try Self.readCommitted(data.currentGeneration().map { data.generationPath($0) + "/" + Self.committedInputsFile })
         let handBack: InsurerHandBack
         let run: Run
@@ -126,6 +138,7 @@ public final class PipelineRun {
         do {
             // Plan: the files each step reads tonight, hashed; those a run already committed are set aside.
             var alreadyCommitted: [CommittedInput] = []
+            var alreadyCommittedPaths = Set<String>()
             func plan(_ name: String, _ kind: Kind, _ files: [(String, InsurerProfile?, RecordSource?)]) throws -> PlannedStep {
                 var inputs: [StepInput] = []
                 for (path, profile, source) in files {
@@ -133,7 +146,7 @@ public final class PipelineRun {
                     let (bytes, sha) = (digest.bytes, digest.sha256)
                     if let c = committed[CommittedKey(path: path, sha256: sha)],
                        pipeline.archiveMode == .keep || c.archivedTo.map({ !FileSystem.exists($0) }) ?? true {
-                        if !alreadyCommitted.contains(where: { $0.path == path }) { alreadyCommitted.append(c) }
+                        if alreadyCommittedPaths.insert(path).inserted { alreadyCommitted.append(c) }
                         continue
                     }
                     inputs.append(StepInput(path: path, sha256: sha, bytes: bytes, profile: profile, source: source))
@@ -189,7 +202,7 @@ public final class PipelineRun {
                    let failed = done.first(where: { $0.name == "eligibility" })?.failedInputs,
                    rosterFiles.contains(where: { $0.1?.name == profile.name && failed.contains($0.0) }) {
                     // Postcards for an insurer whose roster failed tonight would go by yesterday's master.
-                    var held = Manifest.Step(name: step.name, status: "held", inputs: step.inputs.map(\.path))
+                    var held = Manifest.Step(name: step.name, status: "held", files: step.inputs.count)
                     held.notes = ["\(profile.name)'s roster failed in this run; its mailing list stays in the inbox for the run that applies the roster"]
                     done.append(held)
                     Log.warning("run: step \(step.name): " + held.notes[0])
@@ -235,13 +248,14 @@ public final class PipelineRun {
             run.steps = done
             run.archived = archived
             let (manifest, status) = try run.publish()
-            FileSystem.removeTree(resumeFolder)
-            FileSystem.syncDirectory(data.root + "/resume")
-            // After the commit: move what was committed. An interrupted move is finished by the next run.
+            // After the commit: move what was committed. Killed before the checkpoint is removed, the
+            // next start finishes the moves and reports this run's outcome (above).
             for a in archived {
                 guard let dest = a.archivedTo else { continue }
                 archive(a.path, sha256: a.sha256, to: dest)
             }
+            FileSystem.removeTree(resumeFolder)
+            FileSystem.syncDirectory(data.root + "/resume")
             return Outcome(manifest: manifest, status: status, outboxPath: data.outbox + "/" + run.id, resumed: resumed,
                            alreadyCommitted: alreadyCommitted.count)
         } catch {
@@ -263,7 +277,7 @@ public final class PipelineRun {
     /// input (without every file of that profile, for rosters). Any other error fails the step.
     private func perform(_ step: PlannedStep, run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
                          codes: CodesOptions?, pipelineSHA: String, rollback: () throws -> Void) throws -> (Manifest.Step, [CommittedInput]) {
-        var record = Manifest.Step(name: step.name, status: "completed", inputs: step.inputs.map(\.path))
+        var record = Manifest.Step(name: step.name, status: "completed", files: step.inputs.count)
         guard !step.inputs.isEmpty else {
             record.status = "nothing_to_do"
             return (record, [])
