@@ -267,9 +267,7 @@ func codesOptions(_ args: Arguments) throws -> CodesOptions {
     case "utf-8", "utf8": o.printEncoding = .utf8
     case let e?: throw KenpoError.usage("--print-encoding '\(e)' must be cp932 or utf-8")
     }
-    for name in FileSystem.listDirectory("pipelines/profiles") where name.hasSuffix(".profile") {
-        if let p = try? InsurerProfile.load(path: "pipelines/profiles/" + name), let n = p.insurerNumber { o.insurerNames[n] = p.displayName }
-    }
+    o.addInsurers(fromProfileDirectory: "pipelines/profiles")
     // Test hook (documented): die after staging, before the commit, as a crash would.
     o.failBeforePublish = ProcessInfo.processInfo.environment["KENPO_FAIL_BEFORE_PUBLISH"] == "1"
     return o

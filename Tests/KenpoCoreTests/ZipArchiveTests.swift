@@ -132,8 +132,8 @@ elif kind == 'plain':
         z.writestr('DATA/健診.xml', ('<健診>' + 'あ' * 5000 + '</健診>').encode(), compress_type=zipfile.ZIP_DEFLATED)
         z.writestr('DATA/stored.txt', b'stored bytes')
         z.writestr('empty.txt', b'')
-        z.writestr('XXXX.xml', b'cp932 name')  # renamed to CP932 bytes below
-    data = open(path, 'rb').read().replace(b'XXXX.xml', '健診.xml'.encode('cp932'))
+        z.writestr('NAME.xml', b'cp932 name')  # same length as 健診.xml in CP932 (8 bytes), swapped below
+    data = open(path, 'rb').read().replace(b'NAME.xml', '健診.xml'.encode('cp932'))
     open(path, 'wb').write(data)
 elif kind == 'descriptor':
     class Unseekable:

@@ -44,6 +44,18 @@ public struct CodesOptions {
     public var outputFolder = ""
 
     public init(key: CodeKey) { self.key = key }
+
+    /// Reads the insurer profiles in `directory`: their printed names and, for reissues, which
+    /// insurer's hand-back summary a postcard counts in.
+    public mutating func addInsurers(fromProfileDirectory directory: String) {
+        profileDirectory = directory
+        for name in FileSystem.listDirectory(directory) where name.hasSuffix(".profile") {
+            if let p = try? InsurerProfile.load(path: directory + "/" + name), let n = p.insurerNumber {
+                insurerNames[n] = p.displayName
+                insurerProfiles[n] = p
+            }
+        }
+    }
 }
 
 /// The checkup-viewing code stage (健診閲覧コード発行): issues one new code per postcard, updates the

@@ -88,13 +88,7 @@ public final class PipelineRun {
         if mailingProfiles.contains(where: { !$0.1.isEmpty }) || !pipeline.reissueRequests.isEmpty {
             var o = CodesOptions(key: try CodeKey.resolve(keyFile: codeKeyFile ?? pipeline.codeKeyFile))
             o.printEncoding = pipeline.printEncoding
-            o.profileDirectory = pipeline.profileDirectory
-            for name in FileSystem.listDirectory(pipeline.profileDirectory) where name.hasSuffix(".profile") {
-                if let p = try? InsurerProfile.load(path: pipeline.profileDirectory + "/" + name), let n = p.insurerNumber {
-                    o.insurerNames[n] = p.displayName
-                    o.insurerProfiles[n] = p
-                }
-            }
+            o.addInsurers(fromProfileDirectory: pipeline.profileDirectory)
             codes = o
         }
         let pipelineSHA = try SHA256Digest.hex(ofFile: pipeline.path).sha256
@@ -184,9 +178,8 @@ public final class PipelineRun {
                 run.abandon()
                 FileSystem.removeTree(resumeFolder)
                 if pipeline.archiveMode == .move {
-                    let archiveBase = pipeline.archiveFolder ?? (data.root + "/archive")
                     for c in alreadyCommitted {
-                        archive(c.path, sha256: c.sha256, to: c.archivedTo ?? (archiveBase + "/" + c.runDate + "/" + c.runId + "/" + relativePath(c.path)))
+                        archive(c.path, sha256: c.sha256, to: c.archivedTo ?? archiveDestination(c.path, runDate: c.runDate, runId: c.runId))
                     }
                 }
                 Log.info("run: nothing to do: no input that a run has not committed; nothing published")
@@ -210,8 +203,7 @@ public final class PipelineRun {
                     continue
                 }
                 CrashPoint.reach("step:begin:\(step.name)")
-                let (record, committedNow) = try perform(step, run: run, handBack: handBack, items: items, grader: grader, codes: codes, pipelineSHA: pipelineSHA,
-                                                         rollback: { try self.rollback(run, handBack: handBack) })
+                let (record, committedNow) = try perform(step, run: run, handBack: handBack, items: items, grader: grader, codes: codes)
                 done.append(record)
                 newlyCommitted += committedNow
                 Log.info(Self.logLine(record))
@@ -228,18 +220,17 @@ public final class PipelineRun {
             // Publish: hand-back files, the committed-inputs ledger, the manifest's steps and archive list.
             try handBack.write()
             CrashPoint.reach("publish:handback-written")
-            let archiveBase = pipeline.archiveFolder ?? (data.root + "/archive")
             var archived: [Manifest.ArchivedInput] = []
             var ledgerRows: [CommittedInput] = []
             for var c in newlyCommitted {
-                if pipeline.archiveMode == .move { c.archivedTo = archiveBase + "/" + runDate.iso + "/" + run.id + "/" + relativePath(c.path) }
+                if pipeline.archiveMode == .move { c.archivedTo = archiveDestination(c.path, runDate: runDate.iso, runId: run.id) }
                 ledgerRows.append(c)
                 archived.append(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: run.id, archivedTo: c.archivedTo))
             }
             for var c in alreadyCommitted {
                 // Its own run's move was interrupted (or the pipeline keeps inputs): move it now.
                 if pipeline.archiveMode == .move {
-                    let dest = c.archivedTo ?? (archiveBase + "/" + c.runDate + "/" + c.runId + "/" + relativePath(c.path))
+                    let dest = c.archivedTo ?? archiveDestination(c.path, runDate: c.runDate, runId: c.runId)
                     c.archivedTo = dest
                     archived.append(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: c.runId, archivedTo: dest))
                 }
@@ -276,7 +267,7 @@ public final class PipelineRun {
     /// Runs one step; on an error naming one of its inputs, rolls back and runs it again without that
     /// input (without every file of that profile, for rosters). Any other error fails the step.
     private func perform(_ step: PlannedStep, run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
-                         codes: CodesOptions?, pipelineSHA: String, rollback: () throws -> Void) throws -> (Manifest.Step, [CommittedInput]) {
+                         codes: CodesOptions?) throws -> (Manifest.Step, [CommittedInput]) {
         var record = Manifest.Step(name: step.name, status: "completed", files: step.inputs.count)
         guard !step.inputs.isEmpty else {
             record.status = "nothing_to_do"
@@ -293,13 +284,13 @@ public final class PipelineRun {
                 break
             } catch let e as BatchAlreadyIssued {
                 // A batch a published run issued: nothing new is printed; its inputs count as committed.
-                try rollback()
+                try rollback(run, handBack: handBack)
                 record.status = "already_done"
                 failures.append(e.description.replacingOccurrences(of: "\n", with: " "))
                 break
             } catch {
                 if isDiskFull(error) { throw error }
-                try rollback()
+                try rollback(run, handBack: handBack)
                 let named = (error as? KenpoError)?.path
                 let culprit = named.flatMap { p in inputs.first { p == $0.path || p.hasPrefix($0.path + "!") || p.hasPrefix($0.path + "#") } }
                 guard let culprit else {
@@ -445,6 +436,11 @@ public final class PipelineRun {
             w.row([c.sha256, String(c.bytes), c.path, c.step, c.runId, c.runDate, c.archivedTo ?? ""])
         }
         try w.close()
+    }
+
+    /// Where a committed input goes: `<archive>/<run date>/<run id>/<its path below the deployment root>`.
+    private func archiveDestination(_ path: String, runDate: String, runId: String) -> String {
+        (pipeline.archiveFolder ?? (data.root + "/archive")) + "/" + runDate + "/" + runId + "/" + relativePath(path)
     }
 
     /// The path of an input below the deployment root (its place inside the archive).
