@@ -1,126 +1,160 @@
-// kenpo-bench import: checkup import throughput against libxml2's own floor.
-//
-//   swift build -c release && swift run -c release kenpo-bench import [--mb 1024] [--seed 42] [--dir bench-data/import]
-//
-// Generates (once, with a fixed seed) synthetic members and their hc08 checkup documents until the
-// documents total at least --mb MB, loads the members with `kenpo eligibility`, then times over the
-// same files, side by side in one run:
-//   xmllint --stream --noout      the streaming reader's floor (no extraction), one core
-//   kenpo import --workers 1      everything extracted, attached, deduplicated and written, one core
-//   kenpo import --workers N      all cores
+// Checkup import: `kenpo import` over generated hc08 checkup documents against
+//   xmllint --stream --noout        libxml2's streaming reader alone (no extraction): the floor, one core
+//   anchors/import_anchor.py        Python lxml iterparse pulling the same fields from the same documents,
+//                                   one core (what it does and leaves out: its docstring)
+// and `kenpo import --workers 2` against `--workers 1`. Members are loaded once with `kenpo eligibility`;
+// each import gets a fresh copy of that data folder, so none of them sees another's records.
 import Foundation
 import KenpoCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
-func runImportBench(_ args: [String]) -> Never {
-    var mb = 1024, seed: UInt64 = 42, dir = "bench-data/import"
-    var i = 0
-    func value() -> String {
-        guard i + 1 < args.count else { fail("\(args[i]) needs a value") }
-        i += 1
-        return args[i]
-    }
-    while i < args.count {
-        switch args[i] {
-        case "--mb": guard let v = Int(value()), v > 0 else { fail("--mb needs a positive number") }; mb = v
-        case "--seed": guard let v = UInt64(value()) else { fail("--seed needs a number") }; seed = v
-        case "--dir": dir = value()
-        default: fail("unknown argument \(args[i]); usage: kenpo-bench import [--mb 1024] [--seed 42] [--dir bench-data/import]")
-        }
-        i += 1
-    }
-    guard let runDate = CalendarDate(iso: runDateText) else { fail("bad run date") }
+func runImportBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) -> [ResultRow] {
+    guard let runDate = CalendarDate(iso: runDateText) else { fail("bad run date \(runDateText)") }
     let profiles: [InsurerProfile]
     do { profiles = try ["sample-kamome", "sample-tsubame"].map { try InsurerProfile.resolve($0) } } catch {
         fail("\(error)\n(run kenpo-bench from the package root)")
     }
-    // About 12.4 KB of checkups per member at two checkups each (measured on the generator).
-    let members = max(2_000, mb * 1_000_000 / 12_000)
-    let stamp = "generator=\(RosterGenerator.version)/\(HealthRecordGenerator.version) members=\(members) seed=\(seed) run_date=\(runDateText)\n"
+    let dir = absolutePath("\(o.dir)/kenpo-bench/import/\(o.importMB)mb-s\(o.seed)")
+    // About 12 KB of checkups per member at two checkups each (measured on the generator).
+    let members = max(200, o.importMB * 1_000_000 / 12_000)
+    let stamp = "generator=\(RosterGenerator.version)/\(HealthRecordGenerator.version) members=\(members) seed=\(o.seed) run_date=\(runDateText) checkups=2/member\n"
     let stampPath = dir + "/bench-stamp.txt"
-    print("kenpo-bench import  \(nowText())")
-    print("machine: \(machineLine())")
-    if (FileManager.default.contents(atPath: stampPath).map { String(decoding: $0, as: UTF8.self) }) != stamp {
+    print("\n== checkup import: about \(o.importMB) MB of hc08 documents (\(grouped(members)) members, two checkups each)")
+    if stampMatches(stampPath, stamp) {
+        print("data: \(dir) (already generated)")
+    } else {
         removeIfPresent(dir)
+        makeFolder(dir)
         let t0 = monotonicSeconds()
         do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            var h = HealthRecordOptions(seed: seed, runDate: runDate, outDirectory: dir)
+            var h = HealthRecordOptions(seed: o.seed, runDate: runDate, outDirectory: dir)
             h.checkupShare = 1.0; h.checkupYears = 2; h.noticeShare = 0; h.prescriptionShare = 0; h.transferZip = false
             let g = try HealthRecordGenerator(h)
-            _ = try RosterGenerator.generate(GeneratorOptions(members: members, seed: seed, faultyShare: 0, runDate: runDate,
+            _ = try RosterGenerator.generate(GeneratorOptions(members: members, seed: o.seed, faultyShare: 0, runDate: runDate,
                                                               profiles: profiles, outDirectory: dir), onSubject: { try g.add($0) })
             _ = try g.finish()
-            try stamp.write(toFile: stampPath, atomically: true, encoding: .utf8)
-        } catch { fail("generating failed: \(error)", status: 1) }
-        print(String(format: "generated %d members and their checkups in %.1f s", members, monotonicSeconds() - t0))
+        } catch { fail("generating the checkups failed: \(error)", status: 1) }
+        writeStamp(stampPath, stamp)
+        print(String(format: "data: %@ generated in %.1f s", dir, monotonicSeconds() - t0))
     }
-    // The document set: every XML file under the profiles' checkups/ and transfer/ folders.
+    // The document set: every XML file under the profiles' checkups/ folders.
     var roots: [String] = []
     var files: [String] = []
     var bytes = 0
     for p in profiles {
-        for sub in ["checkups", "transfer"] {
-            let root = "\(dir)/\(p.name)/\(sub)"
-            guard FileManager.default.fileExists(atPath: root) else { continue }
-            roots.append(root)
-            let e = FileManager.default.enumerator(atPath: root)
-            while let rel = e?.nextObject() as? String {
-                guard rel.hasSuffix(".xml") else { continue }
-                files.append(root + "/" + rel)
-                bytes += fileSize(root + "/" + rel)
+        let root = "\(dir)/\(p.name)/checkups"
+        guard FileManager.default.fileExists(atPath: root) else { continue }
+        roots.append(root)
+        let found = filesUnder(root, suffix: ".xml")
+        files += found.paths
+        bytes += found.bytes
+    }
+    guard !files.isEmpty else { fail("no checkup documents under \(dir)", status: 1) }
+    let listPath = dir + "/files.lst"
+    writeFileList(files, to: listPath)
+    let input = "\(grouped(files.count)) docs, \(mb(bytes))"
+    print("documents: \(input)")
+
+    let base = dir + "/var-base"
+    removeIfPresent(base)
+    var elig = [env.kenpo, "eligibility", "--data", base, "--date", runDateText]
+    for p in profiles { elig += ["--profile", p.name, "\(dir)/\(p.name)/roster.csv"] }
+    let e = measure(elig, stdoutPath: dir + "/eligibility.out", stderrPath: dir + "/eligibility.err")
+    guard e.status == 0 || e.status == 3 else { fail("kenpo eligibility (loading the members) \(e.how): \(tail(e.stderrPath, lines: 10))", status: 1) }
+
+    let one = cpuList(cores: 1)
+    var xmllintRuns: [Measurement] = [], lxmlRuns: [Measurement] = [], w1: [Measurement] = [], w2: [Measurement] = []
+    var problems: [String] = []
+    var anchorResults: Int?
+    for n in 1...o.runs {
+        if let xmllint = anchors.xmllint, let xargs = anchors.xargs {
+            let m = measure([xargs, "-0", "-a", listPath, xmllint, "--stream", "--noout"],
+                            stdoutPath: dir + "/xmllint.out", stderrPath: dir + "/xmllint.err", pin: one)
+            if m.status == 0 { xmllintRuns.append(m) } else if n == 1 { problems.append("xmllint \(m.how): \(tail(m.stderrPath, lines: 5))") }
+            print(String(format: "  run %d  xmllint --stream --noout  %7.2f s  %6.1f MB/s  peak %5.0f MB", n, m.seconds, Double(bytes) / 1e6 / m.seconds, m.peakMB))
+        }
+        if let python = anchors.python, anchors.lxml {
+            let out = dir + "/lxml-out"
+            removeIfPresent(out)
+            let m = measure([python, "\(Anchors.scripts)/import_anchor.py", "--files-from", listPath, "--out", out],
+                            stdoutPath: dir + "/lxml.out", stderrPath: dir + "/lxml.err", pin: one)
+            if m.status == 0 {
+                lxmlRuns.append(m)
+                let line = tail(m.stdoutPath, lines: 1)
+                if let r = line.range(of: #"results=\d+"#, options: .regularExpression) { anchorResults = Int(line[r].dropFirst(8)) }
+                print(String(format: "  run %d  Python lxml iterparse     %7.2f s  %6.1f MB/s  peak %5.0f MB  (%@)", n, m.seconds,
+                             Double(bytes) / 1e6 / m.seconds, m.peakMB, line.trimmingCharacters(in: .whitespacesAndNewlines)))
+            } else if n == 1 {
+                problems.append("the lxml anchor \(m.how); its stderr (\(m.stderrPath)) ends:\n\(tail(m.stderrPath, lines: 10))")
+            }
+        }
+        for workers in [1, 2] {
+            let data = dir + "/var-w\(workers)"
+            removeIfPresent(data)
+            let cp = measure(["/bin/cp", "-a", base, data], stdoutPath: "/dev/null", stderrPath: dir + "/cp.err")
+            guard cp.status == 0 else { fail("cannot copy \(base) to \(data): \(tail(dir + "/cp.err", lines: 3))", status: 1) }
+            let m = measure([env.kenpo, "import", "--data", data, "--date", runDateText, "--source", "insurer", "--workers", String(workers)] + roots,
+                            stdoutPath: dir + "/import-w\(workers).out", stderrPath: dir + "/import-w\(workers).err",
+                            pin: cpuList(cores: workers))
+            guard m.status == 0 || m.status == 3 else { fail("kenpo import --workers \(workers) \(m.how): \(tail(m.stderrPath, lines: 10))", status: 1) }
+            if workers == 1 { w1.append(m) } else { w2.append(m) }
+            print(String(format: "  run %d  kenpo import --workers %d  %7.2f s  %6.1f MB/s  peak %5.0f MB", n, workers, m.seconds,
+                         Double(bytes) / 1e6 / m.seconds, m.peakMB))
+            if n == 1 && workers == 1 {
+                // The anchor must have pulled as many results as kenpo stored (the first import stores them all).
+                let kenpoResults = countLines(data + "/outbox/latest/checkup_results.csv") - 1
+                let kenpoDocs = countLines(data + "/outbox/latest/checkups.csv") - 1
+                if kenpoDocs != files.count { problems.append("kenpo stored \(kenpoDocs) checkups from \(files.count) documents (see \(m.stderrPath))") }
+                if let a = anchorResults {
+                    if a == kenpoResults { print("  extraction check: kenpo and the lxml anchor both took \(grouped(a)) results from \(grouped(files.count)) documents") }
+                    else { problems.append("the lxml anchor took \(a) results, kenpo \(kenpoResults): they do not extract the same") }
+                }
             }
         }
     }
-    files.sort()
-    let listPath = dir + "/files.lst"
-    _ = FileManager.default.createFile(atPath: listPath, contents: Data(files.joined(separator: "\0").utf8))
-    print(String(format: "documents: %d files, %.1f MB", files.count, Double(bytes) / 1e6))
+    for p in problems { checkFailed("import: " + p) }
 
-    let benchBinary = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
-    let kenpo = benchBinary.deletingLastPathComponent().appendingPathComponent("kenpo").path
-    guard FileManager.default.isExecutableFile(atPath: kenpo) else { fail("no kenpo binary next to kenpo-bench: swift build -c release", status: 1) }
-    // Members once; each import gets a fresh copy so none of them sees another's records.
-    let base = dir + "/var-base"
-    removeIfPresent(base)
-    var elig = [kenpo, "eligibility", "--data", base, "--date", runDateText]
-    for p in profiles { elig += ["--profile", p.name, "\(dir)/\(p.name)/roster.csv"] }
-    let e = measure(elig, stdoutPath: dir + "/eligibility.out", stderrPath: dir + "/eligibility.err")
-    guard e.status == 0 || e.status == 3 else { fail("eligibility failed: \(tail(e.stderrPath, lines: 10))", status: 1) }
-
-    struct Row { var name: String; var m: Measurement }
-    var rows: [Row] = []
-    if let xmllint = findExecutable("xmllint"), let xargs = findExecutable("xargs") {
-        let m = measure([xargs, "-0", "-a", listPath, xmllint, "--stream", "--noout"], stdoutPath: dir + "/xmllint.out", stderrPath: dir + "/xmllint.err")
-        if m.status == 0 { rows.append(Row(name: "xmllint --stream --noout", m: m)) } else { print("xmllint failed: \(tail(m.stderrPath, lines: 5))") }
+    let k1 = medianRun(w1), k2 = medianRun(w2)
+    func speed(_ m: Measurement) -> Double { Double(bytes) / 1e6 / m.seconds }
+    let kenpo1 = "1 worker \(rate(speed(k1))) MB/s (\(seconds(k1.seconds)))"
+    var rows: [ResultRow] = []
+    if xmllintRuns.count == o.runs {
+        let x = medianRun(xmllintRuns)
+        let share = x.seconds / k1.seconds
+        rows.append(ResultRow(stage: "checkup import vs xmllint", input: input, kenpo: kenpo1,
+                              anchor: "xmllint --stream --noout \(rate(speed(x))) MB/s", ratio: String(format: "%.0f%%", share * 100),
+                              target: "≥ 90%", met: share >= 0.9, kenpoRSSKiB: k1.maxRSSKiB, anchorRSSKiB: x.maxRSSKiB))
     } else {
-        print("xmllint not found (apt install libxml2-utils): its row is skipped")
+        rows.append(ResultRow(stage: "checkup import vs xmllint", input: input, kenpo: kenpo1, anchor: "skipped (see above)",
+                              ratio: "–", target: "≥ 90%", kenpoRSSKiB: k1.maxRSSKiB))
     }
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    for workers in [1, cores] where workers == 1 || cores > 1 {
-        let data = dir + "/var-w\(workers)"
-        removeIfPresent(data)
-        let cp = measure(["/bin/cp", "-a", base, data], stdoutPath: "/dev/null", stderrPath: dir + "/cp.err", pin: false)
-        guard cp.status == 0 else { fail("cannot copy \(base)", status: 1) }
-        let m = measure([kenpo, "import", "--data", data, "--date", runDateText, "--source", "insurer", "--workers", String(workers)] + roots,
-                        stdoutPath: dir + "/import-w\(workers).out", stderrPath: dir + "/import-w\(workers).err", pin: workers == 1)
-        guard m.status == 0 || m.status == 3 else { fail("kenpo import failed: \(tail(m.stderrPath, lines: 10))", status: 1) }
-        rows.append(Row(name: "kenpo import --workers \(workers)", m: m))
+    if lxmlRuns.count == o.runs {
+        let l = medianRun(lxmlRuns)
+        rows.append(ResultRow(stage: "checkup import vs lxml", input: input, kenpo: kenpo1,
+                              anchor: "Python lxml iterparse \(rate(speed(l))) MB/s", ratio: String(format: "%.1f×", l.seconds / k1.seconds),
+                              kenpoRSSKiB: k1.maxRSSKiB, anchorRSSKiB: l.maxRSSKiB))
+    } else {
+        rows.append(ResultRow(stage: "checkup import vs lxml", input: input, kenpo: kenpo1, anchor: "skipped (see above)",
+                              ratio: "–", kenpoRSSKiB: k1.maxRSSKiB))
     }
-    let floor = rows.first { $0.name.hasPrefix("xmllint") }?.m.seconds
-    let one = rows.first { $0.name.hasSuffix("--workers 1") }?.m.seconds
-    print("")
-    print([pad("implementation", 26, left: true), pad("seconds", 8), pad("MB/s", 7), pad("docs/s", 8), pad("peak RSS MB", 11),
-           pad("vs xmllint", 10), pad("vs 1 worker", 11)].joined(separator: "  "))
-    for r in rows {
-        let s = r.m.seconds
-        print([pad(r.name, 26, left: true), pad(String(format: "%.2f", s), 8), pad(String(format: "%.1f", Double(bytes) / 1e6 / s), 7),
-               pad(String(format: "%.0f", Double(files.count) / s), 8), pad(String(format: "%.1f", Double(r.m.maxRSSKiB) * 1024 / 1e6), 11),
-               pad(floor.map { String(format: "%.0f%%", $0 / s * 100) } ?? "-", 10),
-               pad(r.name.hasPrefix("kenpo") ? (one.map { String(format: "%.2f×", $0 / s) } ?? "-") : "-", 11)].joined(separator: "  "))
+    let scaling = k1.seconds / k2.seconds
+    rows.append(ResultRow(stage: "checkup import, 2 workers vs 1", input: input,
+                          kenpo: "2 workers \(rate(speed(k2))) MB/s (\(seconds(k2.seconds)))", anchor: "1 worker \(rate(speed(k1))) MB/s",
+                          ratio: String(format: "%.2f×", scaling), target: "≥ 1.8×", met: cpuCount >= 2 ? scaling >= 1.8 : nil,
+                          kenpoRSSKiB: k2.maxRSSKiB, anchorRSSKiB: k1.maxRSSKiB))
+    if cpuCount < 2 { warn("import: this machine has one core: the 2-worker row measures nothing useful") }
+    return rows
+}
+
+/// Lines in a file (newline bytes), 0 when it cannot be read.
+func countLines(_ path: String) -> Int {
+    guard let f = fopen(path, "rb") else { return 0 }
+    defer { fclose(f) }
+    var buf = [UInt8](repeating: 0, count: 1 << 20)
+    var lines = 0
+    while true {
+        let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+        if n == 0 { break }
+        for i in 0..<n where buf[i] == 0x0A { lines += 1 }
     }
-    print("(\(files.count) documents, \(String(format: "%.1f", Double(bytes) / 1e6)) MB; MB = 10^6 bytes; one worker and xmllint pinned to one core)")
-    exit(0)
+    return lines
 }

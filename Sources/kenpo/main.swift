@@ -45,6 +45,10 @@ commands:
   export [--data DIR] [--date YYYY-MM-DD] --person ID [--person ID...] --out DIR
       write each member's health records as DIR/kenpo-export-<person_id>-<date>.zip: checkups as
       MHLW hc08 CDA, cost notices and prescriptions as kenpo XML, export.json; importing it changes nothing
+  merge --out DIR [--by insurer|file] OUTBOX...
+      merge the published datasets of partition runs (one night, one machine each) into one folder of
+      the same shape, by person id, with a manifest naming the partitions; by insurer (default) the
+      partitions hold disjoint members, by file they share one insurer's roster
   barcode POSTAL_CODE ADDRESS
       print the Japan Post customer barcode of one address
   version
@@ -116,6 +120,7 @@ func runImport(_ args: Arguments) throws -> Int32 {
     let items = try CheckupItems.load(path: args.value("items") ?? "pipelines/reference/checkup-items.tsv")
     let grader = try GradingReference.load(directory: args.value("grading") ?? GradingReference.defaultDirectory, table: args.value("table"), items: items)
     let inputs = args.files.map { ImportInput(path: $0, source: source) }
+    try ImportInput.checkArguments(inputs)
     var workers = ProcessInfo.processInfo.activeProcessorCount
     if let w = args.value("workers") {
         guard let n = Int(w), n >= 1, n <= 64 else { throw KenpoError.usage("--workers must be a whole number from 1 to 64") }
@@ -347,6 +352,29 @@ func runExport(_ args: Arguments) throws -> Int32 {
     return refused > 0 ? ExitStatus.usage.rawValue : 0
 }
 
+/// `kenpo merge`: the partitions' outboxes into one folder (PartitionMerge).
+func runMerge(_ args: Arguments) throws -> Int32 {
+    let out = try args.required("out", "the folder to write the merged datasets into (it must not exist yet)")
+    let by = args.value("by") ?? "insurer"
+    guard let kind = PartitionMerge.Kind(rawValue: by) else { throw KenpoError.usage("--by must be insurer or file, not '\(by)'") }
+    guard !args.files.isEmpty else { throw KenpoError.usage("merge needs the partitions' outboxes, e.g. kenpo merge --out merged a/outbox/latest b/outbox/latest\n\n" + usage) }
+    let m = try PartitionMerge(outboxes: args.files, kind: kind, out: out).execute()
+    print("merge: \(m.partitions.count) partitions by \(m.partitionedBy), run date \(m.runDate)")
+    for p in m.partitions {
+        print("  partition \(p.runId): \(p.outbox)" + (p.profiles.isEmpty ? "" : " (" + p.profiles.joined(separator: ", ") + ")") + ": \(p.status)")
+    }
+    for f in m.outputs where !f.path.contains("/") { print("  out  \(f.path): \(f.rows) rows") }
+    let copied = m.outputs.filter { $0.path.contains("/") }.count
+    if copied > 0 { print("  linked through: \(copied) files (insurers/, postcards/, exports/)") }
+    for s in m.fromState { print("  from state: \(s)") }
+    for n in m.notes { print("  note: \(n)") }
+    if !m.rejectReasons.isEmpty {
+        print("  rejects: " + m.rejectReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
+    print("  merged: \(out) (manifest.json)")
+    return 0
+}
+
 func runBarcode(_ args: Arguments) throws -> Int32 {
     guard args.files.count == 2 else { throw KenpoError.usage("barcode needs POSTAL_CODE ADDRESS, e.g. kenpo barcode 263-0023 千葉市稲毛区緑町3丁目30-8 郵便ビル403号") }
     do {
@@ -394,6 +422,8 @@ func main() -> Int32 {
             return try runDelete(Arguments(rest, valueOptions: ["data", "date"]))
         case "export":
             return try runExport(Arguments(rest, valueOptions: ["data", "date", "person", "out"]))
+        case "merge":
+            return try runMerge(Arguments(rest, valueOptions: ["out", "by"]))
         case "barcode":
             return try runBarcode(Arguments(rest, valueOptions: []))
         case "version", "--version":

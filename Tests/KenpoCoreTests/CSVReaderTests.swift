@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import KenpoCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes bytes to a temporary file and reads every record back with the given block size.
 func readAll(_ bytes: [UInt8], blockSize: Int = 1 << 20, maxRecordBytes: Int = 1 << 20) throws -> [(line: Int, fields: [String], malformed: Bool)] {
@@ -104,6 +107,29 @@ struct CSVReaderTests {
         try r.drain()
         #expect(r.bytesRead == text.utf8.count)
         #expect(d.finalizeHex() == SHA256Digest.hex(of: text))
+    }
+
+    /// A file that grows, shrinks or is rewritten after the reader opened it fails at its end: what
+    /// was read is not the file (a roster still being copied in is not the insurer's roster).
+    @Test(arguments: ["grows", "shrinks", "same size, rewritten", "unchanged"])
+    func aFileChangedWhileReadFailsAtItsEnd(_ change: String) throws {
+        let folder = try ScratchFolder()
+        let path = folder.file("roster.csv", "h1,h2\r\n1,2\r\n3,4\r\n")
+        let r = try CSVReader(path: path, blockSize: 4)
+        #expect(try r.next())   // the header: only the first blocks are read
+        usleep(2_000)           // a later modification time, on any clock granularity kenpo meets
+        switch change {
+        case "grows": folder.append(path, "5,6\r\n")
+        case "shrinks": #expect(truncate(path, 9) == 0)
+        case "same size, rewritten": folder.overwrite(path, "h1,h2\r\n9,9\r\n9,9\r\n")
+        default: break
+        }
+        let message = kenpoErrorMessage { while try r.next() {}; try r.drain() }
+        if change == "unchanged" {
+            #expect(message == nil)
+        } else {
+            #expect(message?.contains("\(path): the file changed while it was read") == true, "\(change): \(message ?? "read without complaint")")
+        }
     }
 }
 

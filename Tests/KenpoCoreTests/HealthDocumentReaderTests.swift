@@ -205,6 +205,46 @@ struct UntrustedXMLTests {
         #expect(problem(readDocument(""))?.reason == .malformedXML)
     }
 
+    /// No value of a health document comes near 64 KB: one longer (a 105 MB name) is refused as soon
+    /// as it passes the bound, text or attribute, instead of being held several times over.
+    @Test(arguments: [
+        ("text", TextCollector.maxBytes, true),
+        ("text", TextCollector.maxBytes + 1, false),
+        ("attribute", TextCollector.maxBytes, true),
+        ("attribute", TextCollector.maxBytes + 1, false),
+    ])
+    func aValueLongerThan64KBIsRefused(_ kind: String, _ length: Int, _ accepted: Bool) throws {
+        let long = String(repeating: "A", count: length)
+        let xml = kind == "text"
+            ? cda("").replacingOccurrences(of: "<name use=\"IDE\">高橋　健一</name>", with: "<name use=\"IDE\">\(long)</name>")
+            : cda("<text id=\"\(long)\"/>")
+        let r = readDocument(xml)
+        if accepted {
+            #expect(checkup(r) != nil, "\(String(describing: problem(r)))")
+        } else {
+            let p = try #require(problem(r))
+            #expect(p.reason == .malformedXML)
+            #expect(p.message.contains("is longer than 65536 bytes"), "\(p.message)")
+        }
+    }
+
+    /// A source that cannot be read is no fault of the document: `document(from:)` throws its I/O
+    /// error (the import fails on the input); a damaged stream stays a refused document.
+    @Test func anIOErrorOfTheSourceIsThrownNotRejected() throws {
+        final class Failing: ByteSource {
+            let error: KenpoError
+            init(_ error: KenpoError) { self.error = error }
+            var displayName: String { "gone.xml" }
+            func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { throw error }
+        }
+        let reader = HealthDocumentReader()
+        #expect(throws: KenpoError.io(path: "gone.xml", message: "read failed: Input/output error")) {
+            _ = try reader.document(from: Failing(.io(path: "gone.xml", message: "read failed: Input/output error")))
+        }
+        let damaged = try reader.document(from: Failing(.input(path: "a.gz", line: nil, message: "truncated gzip stream")))
+        #expect(problem(damaged)?.reason == .archiveEntryRefused)
+    }
+
     @Test func deepNestingIsRefusedNotCrashed() throws {
         let xml = "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">" + String(repeating: "<a>", count: 10_000) + String(repeating: "</a>", count: 10_000) + "</ClinicalDocument>"
         let p = try #require(problem(readDocument(xml)))

@@ -33,4 +33,19 @@ struct PostcardLayoutTests {
         #expect(try Self.layout("160-0023", "東京都新宿区西新宿2-8-1 101").barcode.addressNumber == "2-8-1-101")
         #expect(PostcardLayout.barcodeAddress("a\r\nb\nc") == "a b c")
     }
+
+    /// A mailing-list row with a terminal escape or a BEL never becomes a postcard.
+    @Test("control characters in the name or the address are refused", arguments: [
+        ("\u{1B}[2J佐藤\u{07}陽翔", "東京都渋谷区神宮前1-1-1", RejectReason.nameNotPrintable),
+        ("佐藤\n陽翔", "東京都渋谷区神宮前1-1-1", .nameNotPrintable),
+        ("佐藤　美咲", "東京都渋谷区\u{1B}[31m神宮前1-1-1", .addressNotPrintable),
+        ("佐藤　結衣", "東京都渋谷区\u{0}神宮前1-1-1", .addressNotPrintable),
+    ])
+    func controls(_ c: (String, String, RejectReason)) {
+        let r = PostcardLayout.make(sequence: 1, postalCode: "150-0001", address1: c.1, address2: "", name: c.0,
+                                    insurerName: "つばめ", code: AccessCode.generate(), reissue: false, policy: CP932Policy())
+        guard case .failure(let p) = r else { Issue.record("laid out: \(c.0) \(c.1)"); return }
+        #expect(p.reason == c.2)
+        #expect(p.detail.contains("is a control character"))
+    }
 }

@@ -113,6 +113,33 @@ struct CP932PolicyTests {
         #expect(bad.description.contains(c.3))
     }
 
+    /// CP932 encodes the C0 controls, but they are no text: ESC [2J or a BEL never reaches the print
+    /// vendor. Only an address keeps its line breaks.
+    @Test("control characters are refused, line breaks only in an address", arguments: [
+        ("\u{1B}[2J佐藤\u{07}陽翔", false, 1, "U+001B"),
+        ("佐藤\u{07}陽翔", false, 3, "U+0007"),
+        ("佐藤\u{0}陽翔", false, 3, "U+0000"),
+        ("佐藤\u{7F}", false, 3, "U+007F"),
+        ("佐藤\u{85}", false, 3, "U+0085"),
+        ("佐藤\n陽翔", false, 3, "U+000A"),
+        ("東京都\n渋谷区\u{1B}[31m", true, 8, "U+001B"),
+        ("東京都\r\n渋谷区", true, 0, ""),
+        ("ABC\nDEF", true, 0, ""),
+    ])
+    func controls(_ c: (String, Bool, Int, String)) {
+        let policy = CP932Policy()
+        switch policy.prepare(c.0, lineBreaks: c.1) {
+        case .success(let text):
+            #expect(c.2 == 0, "accepted \(c.0)")
+            #expect(text == c.0)
+        case .failure(let bad):
+            #expect(bad.position == c.2)
+            #expect(bad.codePoints == c.3)
+            #expect(bad.isControl)
+            #expect(bad.description == "character \(c.2) (\(c.3)) is a control character, not text: nothing to print")
+        }
+    }
+
     @Test("every table substitute replaces a character CP932 lacks by one it has")
     func table() {
         let encoder = CP932Encoder()
@@ -155,5 +182,38 @@ struct SpreadsheetSafeTests {
     func neutralise(_ c: (String, String)) {
         #expect(SpreadsheetSafe.neutralise(c.0) == c.1)
         #expect(SpreadsheetSafe.needsNeutralising(c.0) == (c.0 != c.1))
+    }
+
+    /// kenpo's own text cells (rejects.csv, hand-back details): controls shown escaped, then neutralised.
+    @Test("textCell", arguments: [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("person:aee18e008e288d81\u{0} ticket:T-3", "person:aee18e008e288d81\\x00 ticket:T-3"),
+        ("value '\u{1B}[2Jｻﾄｳ'", "value '\\x1B[2Jｻﾄｳ'"),
+        ("\t=1", "\\x09=1"),
+        ("-\u{07}", "'-\\x07"),
+        ("@SUM(1+1)\u{85}", "'@SUM(1+1)\\u0085"),
+        ("佐藤\u{202E}郎次", "佐藤\u{202E}郎次"),
+        ("06279996/90/1001/00", "06279996/90/1001/00"),
+    ])
+    func textCell(_ c: (String, String)) {
+        #expect(SpreadsheetSafe.textCell(c.0) == c.1)
+        #expect(!SpreadsheetSafe.textCell(c.0).unicodeScalars.contains { ControlCharacters.isControl($0) })
+    }
+}
+
+@Suite("ControlCharacters")
+struct ControlCharactersTests {
+    @Test("C0, DEL and C1 are controls; format characters and text are not", arguments: [
+        (0x00, true), (0x09, true), (0x0A, true), (0x1B, true), (0x1F, true), (0x20, false), (0x7E, false),
+        (0x7F, true), (0x80, true), (0x85, true), (0x9F, true), (0xA0, false), (0x202E, false), (0x3000, false),
+    ])
+    func isControl(_ c: (UInt32, Bool)) {
+        #expect(ControlCharacters.isControl(Unicode.Scalar(c.0)!) == c.1)
+    }
+
+    @Test func theFirstControlIsFoundByCharacterPosition() {
+        #expect(ControlCharacters.first(in: "か\u{3099}\u{1B}")?.position == 2)   // か + ゛ is one character
+        #expect(ControlCharacters.first(in: "が\r\nx", allowing: ["\r", "\n"]) == nil)
+        #expect(ControlCharacters.first(in: "山田太郎") == nil)
     }
 }

@@ -99,6 +99,65 @@ struct RosterReaderTests {
         #expect(p.detail.contains("offset 1"))
     }
 
+    /// Control characters in a name are no text (ESC [2J clears the terminal of whoever views
+    /// members.csv): ENCODING_INVALID, as a NUL byte is. A bidi override (a format character) is text.
+    @Test(arguments: [
+        ("\u{1B}]0;pwned\u{07}\u{1B}[2J佐藤", "U+001B", 1),
+        ("佐藤\u{07}", "U+0007", 3),
+        ("\"佐藤\r三郎\"", "U+000D", 3),
+        ("佐藤\t三郎", "U+0009", 3),
+        ("佐藤\u{7F}", "U+007F", 3),
+        ("佐藤\u{85}三郎", "U+0085", 3),
+        ("佐藤\u{202E}郎次", nil, 0),
+    ])
+    func aControlCharacterInTheKanjiNameIsRefused(_ kanji: String, _ code: String?, _ position: Int) throws {
+        let row = "06139992,1001,1,00,ｶﾅ,\(kanji),S55.1.2,2,本人,,,,,"
+        let records = try readRoster([row])
+        guard let code else {
+            guard case .accepted(let r, _) = try #require(records.first) else { Issue.record("rejected: \(records)"); return }
+            #expect(r.member.kanjiName == "佐藤\u{202E}郎次")
+            return
+        }
+        guard case .rejected(let p, _, _, _) = try #require(records.first) else { Issue.record("accepted: \(kanji)"); return }
+        #expect(p.reason == .encodingInvalid)
+        #expect(p.field == .kanjiName)
+        #expect(p.detail == "column 'kanji' holds the control character \(code) at character \(position); a name or address is text only")
+        #expect(p.japaneseDetail == "列「kanji」の\(position)文字目に制御文字（\(code)）があります")
+    }
+
+    /// An address may break its lines (CR LF, LF, tab kept); any other control character is refused.
+    @Test(arguments: [
+        ("\"東京都\r\n渋谷区\n神宮前9\"", nil as String?),
+        ("東京都\t渋谷区", nil),
+        ("東京都渋谷区\u{1B}[31m神宮前", "U+001B"),
+        ("東京都\u{0}渋谷区", "ENCODING"),
+    ])
+    func anAddressKeepsLineBreaksButNoOtherControl(_ address: String, _ code: String?) throws {
+        let profile = try InsurerProfile.parse(testProfileText + "\naddress = addr\n", path: "test.profile")
+        let path = NSTemporaryDirectory() + "kenpo-roster-\(UUID().uuidString).csv"
+        let rows = [testHeader + ",addr", "06139992,1001,1,00,ｶﾅ,山田,S55.1.2,2,本人,,,,,," + address]
+        _ = FileManager.default.createFile(atPath: path, contents: Data((rows.joined(separator: "\r\n") + "\r\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let reader = try RosterReader(profile: profile, path: path, runDate: CalendarDate(year: 2026, month: 11, day: 21)!)
+        let record = try #require(try reader.next())
+        switch (record, code) {
+        case (.accepted, nil): break
+        case (.rejected(let p, _, _, _), let code?):
+            #expect(p.reason == .encodingInvalid)
+            if code.hasPrefix("U+") { #expect(p.detail.contains("control character \(code)")) } else { #expect(p.detail.contains("byte 0x00")) }
+        default: Issue.record("\(address): \(record)")
+        }
+    }
+
+    /// The KANA_INVALID detail quotes the value as read, its control characters escaped.
+    @Test func aKanaNameWithATerminalEscapeIsQuotedEscaped() throws {
+        let records = try readRoster(["06139992,1001,1,00,\u{1B}[2Jｻﾄｳ,佐藤,S55.1.2,2,本人,,,,,"])
+        guard case .rejected(let p, _, _, _) = try #require(records.first) else { Issue.record("accepted"); return }
+        #expect(p.reason == .kanaInvalid)
+        #expect(p.detail == "column 'kana' value '\\x1B[2Jｻﾄｳ': '\\x1B' is not kana")
+        #expect(!p.detail.unicodeScalars.contains { ControlCharacters.isControl($0) })
+    }
+
     @Test func statusFollowsTheRunDate() throws {
         let future = "06139992,1001,1,00,ｶﾅ,山田,S55.1.2,2,本人,2027/01/01,,,,"
         let lost = "06139992,1001,2,00,ｶﾅ,山田,S55.1.2,2,本人,2000/01/01,2026/11/21,,,"

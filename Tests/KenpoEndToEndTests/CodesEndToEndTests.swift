@@ -38,9 +38,11 @@ import Glibc
         p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()
         p.waitUntilExit()
-        return KenpoProcess.Result(status: p.terminationStatus,
-                                   stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                                   stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        let r = KenpoProcess.Result(status: p.terminationStatus,
+                                    stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                                    stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        SanitizedRun.check(stderr: r.stderr, args: args)
+        return r
     }
 
     /// A data folder with the day-1 member master and the sample mailing lists issued.

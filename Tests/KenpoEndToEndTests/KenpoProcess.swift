@@ -10,6 +10,10 @@ struct KenpoProcess {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static var binary: URL {
+        // The sanitizer run tests its own sanitized kenpo, beside the test runner: never .build's.
+        if SanitizedRun.sanitizer != nil, let beside = Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("kenpo") {
+            return beside
+        }
         let candidates = [
             Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("kenpo"),
             packageRoot.appendingPathComponent(".build/debug/kenpo"),
@@ -39,9 +43,11 @@ struct KenpoProcess {
         p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus,
-                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        let r = Result(status: p.terminationStatus,
+                       stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                       stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        SanitizedRun.check(stderr: r.stderr, args: args)
+        return r
     }
 
     static func tempDataFolder() -> String {

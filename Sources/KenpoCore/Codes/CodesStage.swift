@@ -384,7 +384,7 @@ public final class CodesStage {
                 reject(path, line, key, reason, detail, &counts)
             case .request(let q, let line, let key):
                 guard let id = StableHash.parseHex(q.personID), q.personID.count == 16 else {
-                    reject(path, line, key, .requestInvalid, "person_id '\(q.personID)' is not a 16-digit person id from members.csv", &counts)
+                    reject(path, line, key, .requestInvalid, "person_id '\(ControlCharacters.escaped(q.personID))' is not a 16-digit person id from members.csv", &counts)
                     continue
                 }
                 let pid = StableHash.hex(id)

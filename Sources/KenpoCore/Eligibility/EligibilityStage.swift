@@ -28,6 +28,11 @@ public final class EligibilityStage {
     private var insurersInRun: Set<String> = []
     private var insurersInFile: Set<String> = []
     private var unidentifiedInFile = 0
+    /// Rows of the current file whose insurer number is readable and another insurer's than the profile's.
+    private var foreignInFile = 0
+    /// Insurers with a file sent under their profile that is mostly another insurer's rows (a
+    /// misdirected hand-off): such a file is no snapshot of the insurer, so nobody of it leaves this run.
+    private var misdirected: Set<String> = []
     private var inputPaths: [String] = []
     /// What goes back to each insurer (返戻); written at the end of `process` unless the caller gave it.
     public let handBack: InsurerHandBack
@@ -120,6 +125,7 @@ public final class EligibilityStage {
             insurersInFile = profile.insurerNumber.map { [$0] } ?? []
             var lastInsurer = ""
             unidentifiedInFile = 0
+            foreignInFile = 0
             var reasons: [String: Int] = [:]
             let fileName = input.path
             // Rows per insurer (RosterSizeCheck). Accepted rows are counted per run of one insurer (a
@@ -151,7 +157,9 @@ public final class EligibilityStage {
                     let identity = reader.bestEffortIdentity()
                     protect(identity, profile: profile)
                     let insurer = profile.insurerNumber ?? identity.insurer
-                    if insurer.isEmpty { unattributedRows += 1 } else { rowsOfInsurer[insurer, default: 0] += 1 }
+                    if Self.isForeign(identity.insurer, profile: profile) {
+                        foreignInFile += 1   // says nothing about this insurer's roster being whole
+                    } else if insurer.isEmpty { unattributedRows += 1 } else { rowsOfInsurer[insurer, default: 0] += 1 }
                     try reject(p, line: line, key: key, raw: raw)
                 case .accepted(let row, let line):
                     if let earlier = duplicate(of: row.member, input: inputIndex, line: line) {
@@ -199,6 +207,10 @@ public final class EligibilityStage {
                 for i in insurersInFile { unidentifiedRejects[i, default: 0] += unidentifiedInFile }
             }
             let (bytes, sha) = try reader.finish()
+            if let own = profile.insurerNumber, Self.isMisdirected(foreignRows: foreignInFile, rows: reader.recordsRead) {
+                misdirected.insert(own)
+                Log.warning("eligibility: \(input.path): \(foreignInFile) of its \(reader.recordsRead) rows are another insurer's (INSURER_MISMATCH), not \(own)'s (profile \(profile.name)): a misdirected hand-off? It is not applied as \(own)'s roster: nobody of \(own) is marked as left this run")
+            }
             if reader.recordsRead == 0 {
                 throw KenpoError.input(path: input.path, line: nil, message: "the roster has no member rows; refusing to treat every member of \(profile.name) as having left. Check the hand-off (truncated file?)")
             }
@@ -285,6 +297,20 @@ public final class EligibilityStage {
             books[index].rejected += held
             books[index].reasons[RejectReason.rosterHeldBack.rawValue, default: 0] += held
         }
+    }
+
+    /// Whether a row's insurer number (as far as it can be read) is a valid number other than the one
+    /// of its profile: a row of another insurer.
+    static func isForeign(_ insurer: String, profile: InsurerProfile) -> Bool {
+        guard let own = profile.insurerNumber, case .success(let n) = InsurerNumber.validate(insurer) else { return false }
+        return n != own
+    }
+
+    /// A roster at least half of whose rows are another insurer's is a misdirected hand-off, not a
+    /// snapshot of its profile's insurer (whose missing members would otherwise all leave). A few such
+    /// rows in a roster are typing slips: rejected, and the members they stand for kept.
+    public static func isMisdirected(foreignRows: Int, rows: Int) -> Bool {
+        foreignRows > 0 && foreignRows * 2 >= rows
     }
 
     /// Records keys of a rejected row so the person it probably is keeps their previous state.
@@ -419,7 +445,9 @@ public final class EligibilityStage {
                 write(p)
                 return
             }
-            let leaves = insurersInRun.contains(p.insurerNumber) && unidentifiedRejects[p.insurerNumber, default: 0] == 0
+            let misdirectedRoster = misdirected.contains(p.insurerNumber)
+            let leaves = insurersInRun.contains(p.insurerNumber) && unidentifiedRejects[p.insurerNumber, default: 0] == 0 && !misdirectedRoster
+            if misdirectedRoster && p.status != .left { counts["kept_because_roster_misdirected", default: 0] += 1 }
             if p.status != .left && leaves && !isProtected(p) {
                 var q = p
                 q.status = .left

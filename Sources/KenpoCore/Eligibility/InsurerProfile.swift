@@ -80,6 +80,9 @@ public struct InsurerProfile: Sendable {
     public var path: String
     public var sha256: String
 
+    /// The highest column number a header-less profile may map.
+    public static let maxColumnNumber = 10_000
+
     public static func load(path: String) throws -> InsurerProfile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KenpoError.configuration(path: path, line: nil, message: "cannot read the profile file; check the path (profiles live in pipelines/profiles/)")
@@ -144,6 +147,8 @@ public struct InsurerProfile: Sendable {
                 }
                 if !set.contains(s) { set.append(s) }
             }
+            // No style at all would reject every dated row as DATE_INVALID.
+            guard !set.isEmpty else { throw fail(line, "date_style names no style; use auto or one or more of \(DateStyle.allCases.map(\.rawValue).joined(separator: ", "))") }
             dateStyles = set
         }
         var lineEnding = "CRLF"
@@ -161,8 +166,9 @@ public struct InsurerProfile: Sendable {
             guard let field = RosterField(rawValue: key) else {
                 throw fail(line, "unknown field '\(key)' in [columns]; known fields: \(RosterField.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            if !hasHeader, Int(v) == nil || Int(v)! < 1 {
-                throw fail(line, "header = no, so '\(key)' must be a column number (1 = first column)")
+            // A column number sets the width of every row (the reader names each column up to it).
+            if !hasHeader, Int(v) == nil || Int(v)! < 1 || Int(v)! > Self.maxColumnNumber {
+                throw fail(line, "header = no, so '\(key)' must be a column number from 1 (the first column) to \(Self.maxColumnNumber)")
             }
             columns[field] = v
         }

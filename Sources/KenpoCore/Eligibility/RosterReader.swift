@@ -121,6 +121,12 @@ public final class RosterReader {
     }
 
     private func decode(_ bytes: UnsafeRawBufferPointer) -> Result<String, DecodeFailure> {
+        Self.decode(bytes, decoder: decoder)
+    }
+
+    /// One field of an insurer's file as text: CP932 when `decoder` is given, else UTF-8; a NUL byte
+    /// is refused in either (no text holds one). Also read so: mailing lists (`MailingListReader`).
+    static func decode(_ bytes: UnsafeRawBufferPointer, decoder: CP932Decoder?) -> Result<String, DecodeFailure> {
         if let base = bytes.baseAddress, let nul = memchr(base, 0, bytes.count) {
             return .failure(DecodeFailure(byteOffset: base.distance(to: UnsafeRawPointer(nul)), byte: 0))
         }
@@ -227,6 +233,14 @@ public final class RosterReader {
         RowProblem(reason: reason, field: field, value: field.map { value($0) } ?? "", detail: detail)
     }
 
+    /// A name or address holding a control character (ESC, BEL, CR …): ENCODING_INVALID, as a NUL is.
+    private func controlCharacter(_ field: RosterField, _ c: (scalar: Unicode.Scalar, position: Int)) -> RowProblem {
+        let code = ControlCharacters.name(c.scalar)
+        return RowProblem(reason: .encodingInvalid, field: field, value: value(field),
+                          detail: "column '\(columnName(field))' holds the control character \(code) at character \(c.position); a name or address is text only",
+                          japaneseDetail: "列「\(columnName(field))」の\(c.position)文字目に制御文字（\(code)）があります")
+    }
+
     private func parseDate(_ field: RosterField) -> Result<CalendarDate?, RowProblem> {
         let raw = value(field)
         if Normalise.isBlank(raw) { return .success(nil) }
@@ -274,9 +288,11 @@ public final class RosterReader {
         case .failure(.empty):
             return .failure(problem(.fieldMissing, .kanaName, "column '\(columnName(.kanaName))' has no kana"))
         case .failure(.invalidCharacter(let c)):
-            return .failure(problem(.kanaInvalid, .kanaName, "column '\(columnName(.kanaName))' value '\(value(.kanaName))': '\(c)' is not kana"))
+            // The value quoted as read, control characters shown escaped (ESC [2J must not reach a terminal).
+            return .failure(problem(.kanaInvalid, .kanaName, "column '\(columnName(.kanaName))' value '\(ControlCharacters.escaped(value(.kanaName)))': '\(ControlCharacters.escaped(String(c)))' is not kana"))
         }
         m.kanjiName = Normalise.trim(value(.kanjiName))
+        if let c = ControlCharacters.first(in: m.kanjiName) { return .failure(controlCharacter(.kanjiName, c)) }
         let birth: CalendarDate
         switch parseDate(.birthDate) {
         case .success(let d): birth = d!
@@ -331,6 +347,10 @@ public final class RosterReader {
         m.postalCode = Self.postalCode(value(.postalCode))
         let a1 = Normalise.trim(value(.address))
         let a2 = Normalise.trim(value(.address2))
+        // An address may break its lines (a quoted CR LF); no other control character is text.
+        for (field, text) in [(RosterField.address, a1), (.address2, a2)] {
+            if let c = ControlCharacters.first(in: text, allowing: ["\n", "\r", "\t"]) { return .failure(controlCharacter(field, c)) }
+        }
         m.address = a2.isEmpty ? a1 : (a1.isEmpty ? a2 : a1 + " " + a2)
         m.memberRef = Normalise.foldWidth(value(.memberRef))
         return .success(RosterRow(member: m, qualified: qualified, disqualified: disqualified, formerCard: formerCard))

@@ -67,6 +67,8 @@ public struct Grader: Sendable {
     public let bands: GradeBands
     public let thresholds: MHLWThresholds
     public let conversions: UnitConversions
+    /// `bands.label`, made once (every graded result carries it).
+    let tableLabel: String
 
     static let drawTimingItem = "9N141000000000011"
     static let urineLevelSystem = "1.2.392.200119.6.2102"
@@ -74,6 +76,7 @@ public struct Grader: Sendable {
 
     public init(items: CheckupItems, bands: GradeBands, thresholds: MHLWThresholds, conversions: UnitConversions) {
         self.items = items; self.bands = bands; self.thresholds = thresholds; self.conversions = conversions
+        tableLabel = bands.label
     }
 
     public enum Timing: Sendable { case fasting, random }
@@ -94,16 +97,55 @@ public struct Grader: Sendable {
         case measured(Measured)
     }
 
+    /// One result as grading reads it, its item already looked up (the import hands these over
+    /// straight from a document's bytes; `GradingInput` is turned into one).
+    struct Value {
+        /// The item's analyte ("" : not graded) and blood-pressure reading ("" : none).
+        var analyte: String
+        var reading: String
+        var valueType: String
+        var valueText: String
+        var unit: String
+        var codedValue: String
+        /// The code system is empty or the urine-level system.
+        var urineSystem: Bool
+        var outOfRange: String
+    }
+
+    func value(_ r: GradingInput) -> Value {
+        let item = items[r.itemCode]
+        return Value(analyte: item?.analyte ?? "", reading: item?.reading ?? "", valueType: r.valueType, valueText: r.valueText, unit: r.unit,
+                     codedValue: r.codedValue, urineSystem: r.codeSystem.isEmpty || r.codeSystem == Self.urineLevelSystem, outOfRange: r.outOfRange)
+    }
+
     /// Grades the results of one checkup (all of them: timing and blood-pressure readings are read
     /// across the checkup), in order.
     public func grade(_ results: [GradingInput], sex: GradingSex) -> [GradeOutcome] {
-        explain(results, sex: sex).map(\.outcome)
+        grade(results.map(value), timing: Self.timing(in: results), sex: sex)
+    }
+
+    /// The same for values already looked up; `timing`: the checkup's blood-draw timing.
+    func grade(_ values: [Value], timing: Timing?, sex: GradingSex) -> [GradeOutcome] {
+        var measured = values.map { measure($0, timing: timing) }
+        combineBloodPressure(values, &measured)
+        return measured.map { m in
+            switch m {
+            case .notGradable: return .notGraded
+            case .problem(let note, let unknownUnit):
+                var o = GradeOutcome()
+                o.note = note
+                o.unknownUnit = unknownUnit
+                return o
+            case .measured(let v): return judge(v, sex: sex).outcome
+            }
+        }
     }
 
     public func explain(_ results: [GradingInput], sex: GradingSex, timingOverride: Timing? = nil) -> [GradeExplanation] {
         let timing = timingOverride ?? Self.timing(in: results)
-        var measured = results.map { measure($0, timing: timing) }
-        combineBloodPressure(results, &measured)
+        let values = results.map(value)
+        var measured = values.map { measure($0, timing: timing) }
+        combineBloodPressure(values, &measured)
         return zip(results, measured).map { r, m in
             let item = items[r.itemCode] ?? CheckupItems.Item(code: r.itemCode, name: "", analyte: "", valueType: "", unit: "", note: "")
             switch m {
@@ -115,7 +157,8 @@ public struct Grader: Sendable {
                 o.unknownUnit = unknownUnit
                 return GradeExplanation(item: item, outcome: o, notes: [note])
             case .measured(let v):
-                return judge(v, item: item, sex: sex)
+                let j = judge(v, sex: sex)
+                return GradeExplanation(item: item, outcome: j.outcome, unit: v.unit, band: j.band, mhlwRow: j.row, notes: j.notes)
             }
         }
     }
@@ -124,19 +167,23 @@ public struct Grader: Sendable {
     /// 2 (10 hours or more) fasting; nil when the checkup does not say.
     static func timing(in results: [GradingInput]) -> Timing? {
         guard let t = results.first(where: { $0.itemCode == drawTimingItem && ($0.valueType == "CD" || $0.valueType == "CO") }) else { return nil }
-        switch t.codedValue {
+        return timing(code: t.codedValue)
+    }
+
+    static func timing(code: String) -> Timing? {
+        switch code {
         case "1": return .random
         case "2": return .fasting
         default: return nil
         }
     }
 
-    func measure(_ r: GradingInput, timing: Timing?) -> Measurement {
-        guard let item = items[r.itemCode], !item.analyte.isEmpty else { return .notGradable }
+    func measure(_ r: Value, timing: Timing?) -> Measurement {
+        guard !r.analyte.isEmpty else { return .notGradable }
         var notes: [String] = []
 
         // Fasting or random: decided by the checkup's draw timing, never by guessing.
-        var analyte = item.analyte
+        var analyte = r.analyte
         switch analyte {
         case "tg":
             switch timing {
@@ -182,7 +229,7 @@ public struct Grader: Sendable {
             }
         case "CO", "CD":
             guard target(unit: analyte) == Self.levelUnit else { return .notGradable }
-            guard r.codeSystem.isEmpty || r.codeSystem == Self.urineLevelSystem, let level = Int(r.codedValue), (1...5).contains(level) else {
+            guard r.urineSystem, let level = Int(r.codedValue), (1...5).contains(level) else {
                 return .problem("not graded: '\(r.codedValue)' is not a urine level 1–5 (code system \(Self.urineLevelSystem))", unknownUnit: false)
             }
             value = .finite(ExactDecimal(level))
@@ -221,11 +268,11 @@ public struct Grader: Sendable {
 
     /// Blood pressure is graded once per checkup: the "other" reading if present, else the mean of
     /// the 1st and 2nd; each reading carries that grade and says what it was taken from.
-    func combineBloodPressure(_ results: [GradingInput], _ measured: inout [Measurement]) {
+    func combineBloodPressure(_ values: [Value], _ measured: inout [Measurement]) {
         var byAnalyte: [String: [(index: Int, reading: String, m: Measured)]] = [:]
         for (i, m) in measured.enumerated() {
-            guard case .measured(let v) = m, let reading = items[results[i].itemCode]?.reading, !reading.isEmpty else { continue }
-            byAnalyte[v.analyte, default: []].append((i, reading, v))
+            guard case .measured(let v) = m, !values[i].reading.isEmpty else { continue }
+            byAnalyte[v.analyte, default: []].append((i, values[i].reading, v))
         }
         for (_, readings) in byAnalyte where readings.count > 1 {
             let value: BandEdge, shown: String, note: String
@@ -257,32 +304,33 @@ public struct Grader: Sendable {
         }
     }
 
-    func judge(_ v: Measured, item: CheckupItems.Item, sex: GradingSex) -> GradeExplanation {
-        var e = GradeExplanation(item: item, outcome: GradeOutcome(), unit: v.unit, notes: v.notes)
+    func judge(_ v: Measured, sex: GradingSex) -> (outcome: GradeOutcome, band: GradeBand?, row: MHLWThresholds.Row?, notes: [String]) {
+        var notes = v.notes
         var o = GradeOutcome()
+        var band: GradeBand? = nil
+        var row: MHLWThresholds.Row? = nil
         o.analyte = v.analyte
         o.gradedValue = v.shown
         if bands.bands(for: v.analyte).isEmpty {
-            e.notes.append("\(bands.label) has no bands for \(v.analyte)")
-        } else if let (band, sexUnknownButSame) = bands.band(v.analyte, v.value, sex: sex) {
-            o.grade = band.grade.rawValue
-            o.table = bands.label
-            e.band = band
-            if sexUnknownButSame { e.notes.append("sex unknown: both sexes' bands give \(band.grade.rawValue)") }
+            notes.append("\(tableLabel) has no bands for \(v.analyte)")
+        } else if let (b, sexUnknownButSame) = bands.band(v.analyte, v.value, sex: sex) {
+            o.grade = b.grade.rawValue
+            o.table = tableLabel
+            band = b
+            if sexUnknownButSame { notes.append("sex unknown: both sexes' bands give \(b.grade.rawValue)") }
         } else if sex == .unknown && bands.isSexSpecific(v.analyte) {
-            e.notes.append("not graded: the sex is unknown and the bands for men and women differ at this value")
+            notes.append("not graded: the sex is unknown and the bands for men and women differ at this value")
         } else {
-            e.notes.append("not graded: no band of \(bands.label) covers \(v.shown) for \(v.analyte)")
+            notes.append("not graded: no band of \(tableLabel) covers \(v.shown) for \(v.analyte)")
         }
-        if let (flag, row) = thresholds.flag(v.analyte, v.value, sex: sex) {
+        if let (flag, r) = thresholds.flag(v.analyte, v.value, sex: sex) {
             o.mhlwFlag = flag.rawValue
-            e.mhlwRow = row
+            row = r
         } else {
-            e.notes.append("no MHLW flag: the sex is unknown and the values for men and women disagree")
+            notes.append("no MHLW flag: the sex is unknown and the values for men and women disagree")
         }
-        o.note = e.notes.joined(separator: "; ")
-        e.outcome = o
-        return e
+        o.note = notes.isEmpty ? "" : notes.count == 1 ? notes[0] : notes.joined(separator: "; ")
+        return (o, band, row, notes)
     }
 }
 

@@ -5,20 +5,22 @@ import Glibc
 
 /// Spills records keyed by a 64-bit id into 64 files by the id's top bits, so that a later pass can
 /// load one bucket at a time, sort it, and emit all records in id order with memory bounded by one
-/// bucket — an external sort in two sequential passes.
+/// bucket — an external sort in two sequential passes. Records with the same id come back in the
+/// order they were appended.
 public final class BucketSpool {
     public static let bucketCount = 64
     private let directory: String
     private var files: [UnsafeMutablePointer<FILE>] = []
     public private(set) var count = 0
 
-    public init(directory: String) throws {
+    /// `bufferSize`: the write buffer of each bucket file (64 of them are open at once).
+    public init(directory: String, bufferSize: Int = 64 * 1024) throws {
         self.directory = directory
         try FileSystem.makeDirectory(directory)
         for i in 0..<Self.bucketCount {
             let p = path(i)
             guard let f = fopen(p, "w+b") else { throw KenpoError.io(path: p, message: "cannot create spool file: \(String(cString: strerror(errno)))") }
-            setvbuf(f, nil, _IOFBF, 64 * 1024)
+            setvbuf(f, nil, _IOFBF, bufferSize)
             files.append(f)
         }
     }
@@ -26,6 +28,13 @@ public final class BucketSpool {
     deinit { for f in files { fclose(f) } }
 
     private func path(_ i: Int) -> String { directory + "/bucket-\(i)" }
+
+    /// Removes the bucket files (the spool is not used afterwards).
+    public func remove() {
+        for f in files { fclose(f) }
+        files = []
+        FileSystem.removeTree(directory)
+    }
 
     @inline(__always)
     public static func bucket(of id: UInt64) -> Int { Int(id >> 58) }
@@ -82,7 +91,8 @@ public final class BucketSpool {
         if end != size { throw KenpoError.io(path: path(i), message: "spool bucket is damaged (\(size - end) stray bytes)") }
         // The bucket's bytes are in memory now: free the disk space.
         ftruncate(fileno(f), 0)
-        entries.sort { $0.id < $1.id }
+        // Equal ids keep their append order (offsets grow with it).
+        entries.sort { $0.id != $1.id ? $0.id < $1.id : $0.offset < $1.offset }
         return (bytes, entries)
     }
 }

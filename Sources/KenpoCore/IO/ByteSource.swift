@@ -13,19 +13,23 @@ public protocol ByteSource: AnyObject {
     var displayName: String { get }
 }
 
-/// A plain file, read with `read(2)`.
+/// A plain file, read with `read(2)`: a regular file only, opened without blocking (`InputFile`).
 public final class FileByteSource: ByteSource {
     private let fd: Int32
     public let displayName: String
+    /// The file as it was when opened.
+    public let identity: FileIdentity
     /// Bytes read so far.
     public private(set) var bytesRead: Int = 0
 
     public init(path: String) throws {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        (fd, identity) = try InputFile.open(path)
         displayName = path
-        guard fd >= 0 else {
-            throw KenpoError.io(path: path, message: "cannot open for reading: \(String(cString: strerror(errno)))")
-        }
+    }
+
+    /// Throws when the file changed since it was opened, or was not read to its end.
+    public func checkUnchanged() throws {
+        try InputFile.checkUnchanged(fd, path: displayName, since: identity, bytesRead: bytesRead)
     }
 
     deinit { close(fd) }

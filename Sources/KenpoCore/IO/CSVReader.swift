@@ -10,7 +10,8 @@ import Glibc
 /// Memory is one read block plus the current record, whatever the file size. Accepts CRLF, LF and
 /// lone CR line ends (mixed within one file), quoted fields with commas, doubled quotes and line
 /// breaks, and a UTF-8 byte-order mark. Every byte read is also fed to an optional SHA-256 digest,
-/// so an input is hashed in the same pass that reads it.
+/// so an input is hashed in the same pass that reads it. Only a regular file is read, and one that
+/// changes while it is read fails at its end (`InputFile`).
 public final class CSVReader {
     public let path: String
     private let file: UnsafeMutablePointer<FILE>
@@ -23,6 +24,7 @@ public final class CSVReader {
     private let digest: SHA256Digest?
     private let maxRecordBytes: Int
     private var sawFirstBlock = false
+    private let identity: FileIdentity
 
     /// Unescaped bytes of the current record's fields, back to back.
     public private(set) var fieldData: [UInt8] = []
@@ -36,11 +38,15 @@ public final class CSVReader {
     public private(set) var bytesRead = 0
 
     public init(path: String, digest: SHA256Digest? = nil, blockSize: Int = 1 << 20, maxRecordBytes: Int = 1 << 20) throws {
-        guard let f = fopen(path, "rb") else {
-            throw KenpoError.io(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
+        let (fd, identity) = try InputFile.open(path)
+        guard let f = fdopen(fd, "rb") else {
+            let m = String(cString: strerror(errno))
+            close(fd)
+            throw KenpoError.io(path: path, message: "cannot open: \(m)")
         }
         self.path = path
         self.file = f
+        self.identity = identity
         self.digest = digest
         self.block = [UInt8](repeating: 0, count: max(blockSize, 4))
         self.maxRecordBytes = maxRecordBytes
@@ -76,6 +82,8 @@ public final class CSVReader {
         }
         if n == 0 {
             if ferror(file) != 0 { throw KenpoError.io(path: path, message: "read error: \(String(cString: strerror(errno)))") }
+            // Everything read is the file only if it is still the file that was opened, all of it.
+            try InputFile.checkUnchanged(fileno(file), path: path, since: identity, bytesRead: bytesRead)
             atEOF = true
             return false
         }
@@ -141,7 +149,7 @@ public final class CSVReader {
                         if copyRun(p, until: comma) {
                             started = true
                             state = .unquoted
-                            if fieldData.count > maxRecordBytes { beginSkipping(&state); continue }
+                            if overLimit { beginSkipping(&state); continue }
                         }
                         if position >= blockLength { return false }
                         let c = p[position]
@@ -150,6 +158,7 @@ public final class CSVReader {
                             fieldEnds.append(fieldData.count)
                             started = true
                             state = .fieldStart
+                            if overLimit { beginSkipping(&state); continue }
                         } else {
                             physicalLine += 1
                             if c == cr { skipLF = true }
@@ -161,7 +170,7 @@ public final class CSVReader {
                             return true
                         }
                     case .quoted:
-                        if copyRun(p, until: quote), fieldData.count > maxRecordBytes {
+                        if copyRun(p, until: quote), overLimit {
                             beginSkipping(&state); continue
                         }
                         if position >= blockLength { return false }
@@ -173,15 +182,18 @@ public final class CSVReader {
                             fieldData.append(c)
                             physicalLine += 1
                             if c == cr { skipLF = true }
+                            if overLimit { beginSkipping(&state); continue }
                         }
                     case .quoteInQuoted:
                         position += 1
                         if b == quote {
                             fieldData.append(quote)
                             state = .quoted
+                            if overLimit { beginSkipping(&state); continue }
                         } else if b == comma {
                             fieldEnds.append(fieldData.count)
                             state = .fieldStart
+                            if overLimit { beginSkipping(&state); continue }
                         } else if b == cr || b == lf {
                             physicalLine += 1
                             if b == cr { skipLF = true }
@@ -222,6 +234,11 @@ public final class CSVReader {
         fieldData.append(contentsOf: UnsafeBufferPointer(start: p + runStart, count: position - runStart))
         return true
     }
+
+    /// The current record passed `maxRecordBytes`, counting its separators too: doubled quotes, quoted
+    /// line breaks and bare commas grow it one byte at a time, outside `copyRun`'s check.
+    @inline(__always)
+    private var overLimit: Bool { fieldData.count + fieldEnds.count > maxRecordBytes }
 
     private func beginSkipping(_ state: inout State) {
         malformed = "record longer than \(maxRecordBytes) bytes (an unmatched quote?); skipped to the next line end"

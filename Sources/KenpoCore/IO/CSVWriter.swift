@@ -133,6 +133,23 @@ public final class CSVWriter {
         if buffer.count >= flushThreshold { try? flushBuffer() }
     }
 
+    /// Appends `count` complete rows already encoded as this writer writes them (a run of rows copied
+    /// as bytes: no field is looked at).
+    public func rawRows(_ bytes: UnsafeRawBufferPointer, count: Int) {
+        precondition(firstField, "rawRows in the middle of a row")
+        if buffer.count + bytes.count > flushThreshold { try? flushBuffer() }
+        if bytes.count >= flushThreshold && buffer.isEmpty {
+            // A long run goes straight to the file (hashed, counted) without a copy into the buffer.
+            if writeError == nil {
+                digest.update(bytes)
+                do { try FileSystem.writeAll(fd, bytes, path: path); bytesWritten += bytes.count } catch { writeError = error }
+            }
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+        rows += count
+    }
+
     /// Ends the current row.
     public func endRow() {
         buffer.append(0x0D); buffer.append(0x0A)

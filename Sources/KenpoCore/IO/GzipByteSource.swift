@@ -27,10 +27,7 @@ public final class GzipByteSource: ByteSource {
     public init(path: String, maxBytes: Int) throws {
         displayName = path
         self.maxBytes = maxBytes
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw KenpoError.io(path: path, message: "cannot open for reading: \(String(cString: strerror(errno)))")
-        }
+        let fd = try InputFile.open(path).fd   // a regular file only: a FIFO would block
         self.fd = fd
         var magic = [UInt8](repeating: 0, count: 2)
         let got = magic.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 2, 0) }
@@ -68,8 +65,7 @@ public final class GzipByteSource: ByteSource {
 
     /// True when the file at `path` starts with 1f 8b (false when it cannot be read).
     public static func looksLikeGzip(path: String) -> Bool {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
+        guard let fd = try? InputFile.open(path).fd else { return false }
         defer { close(fd) }
         var magic = [UInt8](repeating: 0, count: 2)
         let n = magic.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 2, 0) }

@@ -1,5 +1,8 @@
 import CCrypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Streaming SHA-256 over OpenSSL's EVP interface (libcrypto), used for every input and output
 /// listed in a manifest.
@@ -34,19 +37,25 @@ public final class SHA256Digest {
 
     public static func hex(of text: String) -> String { hex(of: Array(text.utf8)) }
 
-    /// SHA-256 of a whole file, read in 1 MB blocks.
+    /// SHA-256 of a whole file, read in 1 MB blocks (a regular file only; one that changes while it
+    /// is hashed is an error: see `InputFile`).
     public static func hex(ofFile path: String) throws -> (sha256: String, bytes: Int) {
-        guard let f = fopen(path, "rb") else { throw KenpoError.io(path: path, message: String(cString: strerror(errno))) }
-        defer { fclose(f) }
+        let (fd, identity) = try InputFile.open(path)
+        defer { close(fd) }
         let d = SHA256Digest()
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         var total = 0
         while true {
-            let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw KenpoError.io(path: path, message: "read failed: \(String(cString: strerror(errno)))")
+            }
             if n == 0 { break }
             total += n
             buf.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
+        try InputFile.checkUnchanged(fd, path: path, since: identity, bytesRead: total)
         return (d.finalizeHex(), total)
     }
 }

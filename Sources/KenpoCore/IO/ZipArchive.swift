@@ -66,21 +66,10 @@ public final class ZipArchive {
     public init(path: String, limits: ZipLimits = .default) throws {
         self.path = path
         self.limits = limits
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw KenpoError.io(path: path, message: "cannot open ZIP archive for reading: \(String(cString: strerror(errno)))")
-        }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let m = String(cString: strerror(errno)); close(fd)
-            throw KenpoError.io(path: path, message: "cannot stat ZIP archive: \(m)")
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw KenpoError.input(path: path, line: nil, message: "not a regular file: a ZIP archive must be a plain file")
-        }
+        // A regular file only, opened without blocking (a FIFO would wait for a writer forever).
+        let (fd, identity) = try InputFile.open(path)
         self.fd = fd
-        self.fileSize = Int(st.st_size)
+        self.fileSize = identity.size
         do {
             let dir = try Self.readDirectory(fd: fd, fileSize: fileSize, path: path, limits: limits)
             self.entries = dir.entries

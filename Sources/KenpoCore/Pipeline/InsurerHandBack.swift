@@ -137,9 +137,9 @@ public final class InsurerHandBack {
         i.widestRow = max(i.widestRow, raw.count)
     }
 
-    /// A text cell: neutralised, encoded in the insurer's encoding, quoted as needed.
+    /// A text cell: control characters escaped, neutralised, encoded in the insurer's encoding, quoted as needed.
     private func appendText(_ text: String, encoding: RosterEncoding, to out: inout [UInt8]) {
-        let safe = SpreadsheetSafe.neutralise(text)
+        let safe = SpreadsheetSafe.textCell(text)
         switch encoding {
         case .cp932:
             let bytes = encoder.encode(safe).bytes

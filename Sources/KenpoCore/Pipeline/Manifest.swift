@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `manifest.json` of one run: what came in, what went out, with which versions.
 public struct Manifest: Codable, Equatable {
@@ -53,6 +56,50 @@ public struct Manifest: Codable, Equatable {
     /// Inputs of a pipeline run that were fully committed, with their SHA-256 and where they were
     /// archived (moved after the commit). Absent for single-stage commands.
     public var archived: [ArchivedInput]? = nil
+    /// What the run report shows of `inputs` and `archived` when they are not held here: a big run
+    /// keeps its per-file lists on disk (`ManifestListFile`) and streams them into manifest.json;
+    /// a manifest read back with `decodeSummary` has only this. Never encoded.
+    public var lists: ListSummary? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case kenpoVersion, runId, stage, runDate, startedAt, finishedAt, status, exitStatus, stateGeneration,
+             previousStateGeneration, inputs, outputs, referenceTables, rejectReasons, summary, deletions, steps, archived
+    }
+
+    /// The per-file lists in figures: input files per group (insurer profile and kind), archived
+    /// inputs, and the first few archived (the report lists 50).
+    public struct ListSummary: Codable, Equatable {
+        public struct Group: Codable, Equatable {
+            public var files = 0
+            public var counts = RecordCounts()
+        }
+        public var inputs = 0
+        public var groups: [String: Group] = [:]
+        public var archived = 0
+        public var archivedMoved = 0
+        public var firstArchived: [ArchivedInput] = []
+        public init() {}
+
+        /// The report's row for an input: per insurer and kind (a roster and a mailing list of one
+        /// insurer are two rows).
+        public static func groupName(_ i: Input) -> String { i.profile.map { "\($0) · \(i.kind)" } ?? i.kind }
+
+        public mutating func add(_ i: Input) {
+            inputs += 1
+            var g = groups[Self.groupName(i)] ?? Group()
+            g.files += 1
+            g.counts.read += i.records.read
+            g.counts.accepted += i.records.accepted
+            g.counts.rejected += i.records.rejected
+            groups[Self.groupName(i)] = g
+        }
+
+        public mutating func add(_ a: ArchivedInput) {
+            archived += 1
+            if a.archivedTo != nil { archivedMoved += 1 }
+            if firstArchived.count < 50 { firstArchived.append(a) }
+        }
+    }
 
     public struct Step: Codable, Equatable {
         /// e.g. `eligibility`, `import`, `codes:sample-kamome`, `reissue`, `delete`, `export`.
@@ -111,6 +158,53 @@ public struct Manifest: Codable, Equatable {
         return Array(try e.encode(self)) + [0x0A]
     }
 
+    /// Writes the manifest to `path` atomically with the elements of `inputs` and `archived` taken
+    /// from list files (this manifest's own `inputs` / `archived` must be empty then), streamed: the
+    /// lists are never held as values or as one JSON text.
+    public func write(to path: String, inputs: ManifestListFile?, archived: ManifestListFile?) throws {
+        let head = try encoded()
+        var lists: [(key: String, list: ManifestListFile)] = []
+        if let inputs { lists.append(("inputs", inputs)) }
+        if let archived { lists.append(("archived", archived)) }
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KenpoError.io(path: tmp, message: "cannot create: \(String(cString: strerror(errno)))") }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        do {
+            try ManifestJSON.splice(head, lists) { piece in
+                buffer.append(contentsOf: piece)
+                if buffer.count >= 1 << 20 {
+                    try buffer.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            try buffer.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
+            if fsync(fd) != 0 { throw KenpoError.io(path: path, message: "fsync failed: \(String(cString: strerror(errno)))") }
+        } catch {
+            close(fd); unlink(tmp)
+            throw error
+        }
+        close(fd)
+        try FileSystem.rename(tmp, path)
+    }
+
+    /// Reads a manifest without materialising its per-file lists: `inputs` and `archived` come back
+    /// empty (`archived` nil when absent) and `lists` holds their figures. For manifests of big runs
+    /// (a million inputs) read only for their totals: the run report's comparison, retention.
+    public static func decodeSummary(path: String) throws -> Manifest {
+        var reader = try ManifestSummaryReader(path: path)
+        let rest = try reader.read()
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        var m: Manifest
+        do { m = try d.decode(Manifest.self, from: Data(rest)) } catch {
+            throw KenpoError.input(path: path, line: nil, message: "manifest is not valid: \(error)")
+        }
+        m.lists = reader.summary
+        return m
+    }
+
     public static func decode(path: String) throws -> Manifest {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KenpoError.io(path: path, message: "cannot read manifest")
@@ -125,4 +219,125 @@ public struct Manifest: Codable, Equatable {
 
 public enum KenpoVersion {
     public static let current = "0.1.0"
+}
+
+/// Streams a manifest.json, keeping everything but the elements of its top-level `inputs` and
+/// `archived` arrays (left as empty arrays) and summing those elements up as it goes.
+struct ManifestSummaryReader {
+    let path: String
+    private(set) var summary = Manifest.ListSummary()
+
+    init(path: String) throws { self.path = path }
+
+    mutating func read() throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KenpoError.io(path: path, message: "cannot read manifest") }
+        defer { close(fd) }
+        var rest: [UInt8] = []
+        var element: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var depth = 0, inString = false, escaped = false
+        var token: [UInt8] = []       // the last string at depth 1 (a top-level key)
+        var capturing: String? = nil  // inside the elements of this list
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw KenpoError.io(path: path, message: "read failed") }
+            if n == 0 { break }
+            for i in 0..<n {
+                let c = chunk[i]
+                if capturing != nil {
+                    if inString {
+                        if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false }
+                        element.append(c)
+                        continue
+                    }
+                    switch c {
+                    case 0x22: inString = true; element.append(c)
+                    case 0x7B, 0x5B:
+                        depth += 1
+                        element.append(c)
+                    case 0x7D, 0x5D:
+                        depth -= 1
+                        if depth == 1 {
+                            // The list ends.
+                            capturing = nil
+                            rest.append(c)
+                            continue
+                        }
+                        element.append(c)
+                        if depth == 2 { try take(element, list: capturing!); element.removeAll(keepingCapacity: true) }
+                    default:
+                        if depth >= 3 { element.append(c) }
+                    }
+                    continue
+                }
+                rest.append(c)
+                if inString {
+                    if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false } else if depth == 1 { token.append(c) }
+                    continue
+                }
+                switch c {
+                case 0x22:
+                    inString = true
+                    if depth == 1 { token.removeAll(keepingCapacity: true) }
+                case 0x7B: depth += 1
+                case 0x5B:
+                    depth += 1
+                    if depth == 2, token == Array("inputs".utf8) || token == Array("archived".utf8) {
+                        capturing = String(decoding: token, as: UTF8.self)
+                        element.removeAll(keepingCapacity: true)
+                    }
+                case 0x7D, 0x5D: depth -= 1
+                default: break
+                }
+            }
+        }
+        return rest
+    }
+
+    /// The value after `"key" : ` in a flat element kenpo wrote: a string (without escapes) or digits.
+    private static func value(_ key: String, in e: [UInt8]) -> ArraySlice<UInt8>? {
+        let k = Array("\"\(key)\" : ".utf8)
+        guard let r = e.firstRange(of: k) else { return nil }
+        var i = r.upperBound
+        if i < e.count, e[i] == 0x22 {
+            i += 1
+            let start = i
+            while i < e.count, e[i] != 0x22 { if e[i] == 0x5C { return nil }; i += 1 }
+            return i < e.count ? e[start..<i] : nil
+        }
+        let start = i
+        while i < e.count, e[i] >= 0x30 && e[i] <= 0x39 { i += 1 }
+        return i > start ? e[start..<i] : nil
+    }
+
+    private mutating func take(_ element: [UInt8], list: String) throws {
+        if list == "archived" && summary.firstArchived.count >= 50 {
+            // Only counted beyond the first 50.
+            summary.archived += 1
+            if element.firstRange(of: Array("\"archived_to\" : ".utf8)) != nil { summary.archivedMoved += 1 }
+            return
+        }
+        if list == "inputs", let kind = Self.value("kind", in: element),
+           let read = Self.value("read", in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+           let accepted = Self.value("accepted", in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+           let rejected = Self.value("rejected", in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+           element.firstRange(of: Array("\"profile\" : ".utf8)) == nil || Self.value("profile", in: element) != nil {
+            let profile = Self.value("profile", in: element).map { String(decoding: $0, as: UTF8.self) }
+            summary.add(Manifest.Input(path: "", kind: String(decoding: kind, as: UTF8.self), profile: profile, bytes: 0, sha256: "",
+                                       records: .init(read: read, accepted: accepted, rejected: rejected)))
+            return
+        }
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            if list == "inputs" {
+                summary.add(try d.decode(Manifest.Input.self, from: Data(element)))
+            } else {
+                summary.add(try d.decode(Manifest.ArchivedInput.self, from: Data(element)))
+            }
+        } catch {
+            throw KenpoError.input(path: path, line: nil, message: "manifest is not valid: an element of \(list): \(error)")
+        }
+    }
 }

@@ -1,27 +1,42 @@
 import Foundation
 
-/// Runs `count` independent jobs on `workers` threads and hands their results to `consume` on the
-/// calling thread in job order — deterministic output whatever the scheduling. At most `window`
-/// results wait to be consumed, so memory stays bounded however many jobs there are.
+/// Runs independent jobs on `workers` threads and hands their results to `consume` on the calling
+/// thread in job order — deterministic output whatever the scheduling. At most `window` results
+/// wait to be consumed, so memory stays bounded however many jobs there are.
 public enum OrderedParallelMap {
+    /// Jobs `0..<count`.
     public static func run<T>(count: Int, workers: Int, window: Int = 64,
                               makeWorker: @escaping () -> (Int) -> T,
                               consume: (Int, T) throws -> Void) throws {
-        guard count > 0 else { return }
-        let workerCount = max(1, min(workers, count))
+        var i = 0
+        try run(workers: min(workers, max(count, 1)), window: window, next: { () -> Int? in
+            guard i < count else { return nil }
+            i += 1
+            return i - 1
+        }, makeWorker: { _ in makeWorker() }, consume: consume)
+    }
+
+    /// Jobs as `next` produces them (called in order, one call at a time, on whichever thread needs
+    /// the next job; nil: no more). An error thrown by `next` is thrown by `run` once the jobs before
+    /// it are consumed. `makeWorker` gets the worker's number (0 for the calling thread's only worker).
+    public static func run<J, T>(workers: Int, window: Int = 64,
+                                 next: @escaping () throws -> J?,
+                                 makeWorker: @escaping (Int) -> (J) -> T,
+                                 consume: (J, T) throws -> Void) throws {
+        let workerCount = max(1, workers)
         if workerCount == 1 {
-            let work = makeWorker()
-            for i in 0..<count { try consume(i, work(i)) }
+            let work = makeWorker(0)
+            while let job = try next() { try consume(job, work(job)) }
             return
         }
-        let state = SharedState<T>(window: max(window, workerCount * 2))
+        let state = SharedState<J, T>(window: max(window, workerCount * 2), next: next)
         var threads: [Thread] = []
-        for _ in 0..<workerCount {
+        for w in 0..<workerCount {
             let t = Thread {
-                let work = makeWorker()
-                while let i = state.claim(count: count) {
-                    let r = work(i)
-                    state.deliver(i, r)
+                let work = makeWorker(w)
+                while let (i, job) = state.claim() {
+                    let r = work(job)
+                    state.deliver(i, job, r)
                 }
                 state.workerDone()
             }
@@ -30,49 +45,65 @@ public enum OrderedParallelMap {
             t.start()
         }
         var failure: Error?
-        for i in 0..<count {
-            let r = state.take(i)
-            if failure == nil {
-                do { try consume(i, r) } catch { failure = error; state.cancel() }
-            }
-            if failure != nil { break }
+        var i = 0
+        while failure == nil, let (job, r) = state.take(i) {
+            do { try consume(job, r) } catch { failure = error; state.cancel() }
+            i += 1
         }
         state.waitForWorkers(workerCount)
         if let failure { throw failure }
+        if let e = state.producerError { throw e }
     }
 
-    private final class SharedState<T> {
+    private final class SharedState<J, T> {
         let cond = NSCondition()
-        var next = 0
+        let produce: () throws -> J?
+        var produced = 0
+        var exhausted = false
+        var producerError: Error?
         var consumed = 0
-        var results: [Int: T] = [:]
+        var results: [Int: (J, T)] = [:]
         var cancelled = false
         var finished = 0
         let window: Int
 
-        init(window: Int) { self.window = window }
+        init(window: Int, next: @escaping () throws -> J?) { self.window = window; self.produce = next }
 
-        func claim(count: Int) -> Int? {
+        func claim() -> (Int, J)? {
             cond.lock(); defer { cond.unlock() }
-            while !cancelled && next < count && next >= consumed + window { cond.wait() }
-            guard !cancelled, next < count else { return nil }
-            next += 1
-            return next - 1
+            while !cancelled && !exhausted && produced >= consumed + window { cond.wait() }
+            guard !cancelled, !exhausted else { return nil }
+            do {
+                guard let job = try produce() else {
+                    exhausted = true
+                    cond.broadcast()
+                    return nil
+                }
+                produced += 1
+                return (produced - 1, job)
+            } catch {
+                producerError = error
+                exhausted = true
+                cond.broadcast()
+                return nil
+            }
         }
 
-        func deliver(_ i: Int, _ r: T) {
+        func deliver(_ i: Int, _ job: J, _ r: T) {
             cond.lock()
-            results[i] = r
+            results[i] = (job, r)
             cond.broadcast()
             cond.unlock()
         }
 
-        func take(_ i: Int) -> T {
+        /// Result `i`, or nil when every produced job has been taken.
+        func take(_ i: Int) -> (J, T)? {
             cond.lock(); defer { cond.unlock() }
-            while results[i] == nil { cond.wait() }
+            while results[i] == nil && !(exhausted && i >= produced) && !cancelled { cond.wait() }
+            guard let r = results.removeValue(forKey: i) else { return nil }
             consumed = i + 1
             cond.broadcast()
-            return results.removeValue(forKey: i)!
+            return r
         }
 
         func cancel() {

@@ -46,12 +46,16 @@ public final class PipelineRun {
         var bytes: Int
         var profile: InsurerProfile?
         var source: RecordSource?
+        /// Why the file could not be hashed when the run was planned (not a regular file, gone, changing
+        /// while read): the step fails on it as on any input it cannot read, and runs without it.
+        var unreadable: KenpoError? = nil
     }
 
     struct PlannedStep {
         var name: String
         var kind: Kind
-        var inputs: [StepInput]
+        /// In a file: a night's import may read a million.
+        var inputs: StepInputList
     }
 
     public static let committedInputsFile = "committed_inputs.csv"
@@ -60,6 +64,10 @@ public final class PipelineRun {
     let pipeline: PipelineDefinition
     let data: DataFolder
     let runDate: CalendarDate
+    /// The inputs this run committed, step by step: a list file beside the checkpoints (its size is
+    /// in each checkpoint's journal), so a night of a million files holds none of them in memory.
+    private var newlyCommitted: CommittedList!
+    var committedListPath: String { resumeFolder + "/committed-inputs" }
     /// `--key-file` (else the pipeline's `[codes] key_file`, else KENPO_CODE_KEY_FILE).
     public var codeKeyFile: String?
 
@@ -107,41 +115,55 @@ public final class PipelineRun {
             return Outcome(manifest: manifest, status: ExitStatus(rawValue: manifest.exitStatus) ?? .success,
                            outboxPath: data.outbox + "/" + cp.runId, resumed: true, alreadyCommitted: 0, finishedEarlierRun: true)
         }
-        let committed = try Self.readCommitted(data.currentGeneration().map { data.generationPath($0) + "/" + Self.committedInputsFile })
+        let committed = try CommittedLedger(path: data.currentGeneration().map { data.generationPath($0) + "/" + Self.committedInputsFile })
         let handBack: InsurerHandBack
         let run: Run
         var done: [Manifest.Step] = []
-        var newlyCommitted: [CommittedInput] = []
         var resumed = false
         if let cp = resumableCheckpoint(pipelineSHA: pipelineSHA) {
             run = try Run(data: data, resuming: cp)
             handBack = InsurerHandBack(run: run)
             try run.restore(cp, from: resumeFolder, handBack: handBack)
             done = cp.steps.map { var s = $0; s.resumed = true; return s }
-            newlyCommitted = cp.committed
+            newlyCommitted = try CommittedList(path: committedListPath, resumingAt: cp.committed)
             resumed = true
             Log.info("run: resuming run \(run.id) of \(runDate.iso): \(done.count) steps were completed before it stopped (" + done.map(\.name).joined(separator: ", ") + ")")
         } else {
             FileSystem.removeTree(resumeFolder)
             run = try Run(data: data, stage: "run", runDate: runDate)
             handBack = InsurerHandBack(run: run)
-            try saveCheckpoint(run, handBack: handBack, steps: [], committed: [], pipelineSHA: pipelineSHA)
+            try FileSystem.makeDirectory(resumeFolder)
+            newlyCommitted = try CommittedList(path: committedListPath)
+            try saveCheckpoint(run, handBack: handBack, steps: [], pipelineSHA: pipelineSHA)
         }
         if let days = pipeline.retentionDays { run.retentionDays = days }
 
         do {
             // Plan: the files each step reads tonight, hashed; those a run already committed are set aside.
-            var alreadyCommitted: [CommittedInput] = []
-            var alreadyCommittedPaths = Set<String>()
+            // The lists are files (in var/tmp): a night's import may read a million.
+            let planFolder = data.tmp + "/plan-" + run.id
+            defer { FileSystem.removeTree(planFolder) }
+            try FileSystem.makeDirectory(planFolder)
+            let alreadyCommitted = try CommittedList(path: planFolder + "/already-committed")
+            var alreadyCommittedPaths = Set<UInt64>()
             func plan(_ name: String, _ kind: Kind, _ files: [(String, InsurerProfile?, RecordSource?)]) throws -> PlannedStep {
-                var inputs: [StepInput] = []
-                for (path, profile, source) in files {
-                    let digest = try SHA256Digest.hex(ofFile: path)
+                try plan(name, kind) { add in for f in files { try add(f.0, f.1, f.2) } }
+            }
+            func plan(_ name: String, _ kind: Kind, _ each: ((String, InsurerProfile?, RecordSource?) throws -> Void) throws -> Void) throws -> PlannedStep {
+                let inputs = try StepInputList(folder: planFolder)
+                try each { path, profile, source in
+                    let digest: (sha256: String, bytes: Int)
+                    do {
+                        digest = try SHA256Digest.hex(ofFile: path)   // never blocks: a FIFO is refused (InputFile)
+                    } catch let e as KenpoError {
+                        inputs.append(StepInput(path: path, sha256: "", bytes: 0, profile: profile, source: source, unreadable: e))
+                        return
+                    }
                     let (bytes, sha) = (digest.bytes, digest.sha256)
-                    if let c = committed[CommittedKey(path: path, sha256: sha)],
+                    if let c = try committed.find(path: path, sha256: sha),
                        pipeline.archiveMode == .keep || c.archivedTo.map({ !FileSystem.exists($0) }) ?? true {
-                        if alreadyCommittedPaths.insert(path).inserted { alreadyCommitted.append(c) }
-                        continue
+                        if alreadyCommittedPaths.insert(StableHash.of([path])).inserted { alreadyCommitted.append(c) }
+                        return
                     }
                     inputs.append(StepInput(path: path, sha256: sha, bytes: bytes, profile: profile, source: source))
                 }
@@ -151,17 +173,16 @@ public final class PipelineRun {
             let rosterFiles = eligibilityProfiles.flatMap { p, files in files.map { ($0, Optional(p), RecordSource?.none) } }
             if !pipeline.eligibility.isEmpty { steps.append(try plan("eligibility", .eligibility, rosterFiles)) }
             if !pipeline.imports.isEmpty {
-                var files: [(String, InsurerProfile?, RecordSource?)] = []
-                for input in pipeline.imports {
-                    if FileSystem.isDirectory(input.path) {
-                        var paths: [String] = []
-                        ImportExpansion.walk(input.path, into: &paths)
-                        files += paths.map { ($0, nil, input.source) }
-                    } else if FileSystem.exists(input.path) {
-                        files.append((input.path, nil, input.source))
+                steps.append(try plan("import", .importRecords) { add in
+                    for input in pipeline.imports {
+                        if FileSystem.isDirectory(input.path) {
+                            let walk = DirectoryWalk(input.path)
+                            while let path = walk.next() { try add(path, nil, input.source) }
+                        } else if FileSystem.exists(input.path) {
+                            try add(input.path, nil, input.source)
+                        }
                     }
-                }
-                steps.append(try plan("import", .importRecords, files))
+                })
             }
             for (profile, files) in mailingProfiles {
                 steps.append(try plan("codes:\(profile.name)", .codes(profile), files.map { ($0, profile, nil) }))
@@ -169,16 +190,17 @@ public final class PipelineRun {
             if !pipeline.reissueRequests.isEmpty { steps.append(try plan("reissue", .reissue, pipeline.reissueRequests.map { ($0, nil, nil) })) }
             if !pipeline.deletionRequests.isEmpty { steps.append(try plan("delete", .delete, pipeline.deletionRequests.map { ($0, nil, nil) })) }
             if !pipeline.exportRequests.isEmpty { steps.append(try plan("export", .export, pipeline.exportRequests.map { ($0, nil, nil) })) }
-            if !alreadyCommitted.isEmpty {
-                let runs = Set(alreadyCommitted.map(\.runId)).sorted()
-                Log.info("run: \(alreadyCommitted.count) input files were committed by earlier runs (\(runs.joined(separator: ", "))); not applied again")
+            if alreadyCommitted.count > 0 {
+                var runs = Set<String>()
+                try alreadyCommitted.forEach { runs.insert($0.runId) }
+                Log.info("run: \(alreadyCommitted.count) input files were committed by earlier runs (\(runs.sorted().joined(separator: ", "))); not applied again")
             }
             if !resumed && steps.allSatisfy({ $0.inputs.isEmpty }) {
                 // Nothing new tonight: no run is published; moves an earlier run could not finish are done.
                 run.abandon()
                 FileSystem.removeTree(resumeFolder)
                 if pipeline.archiveMode == .move {
-                    for c in alreadyCommitted {
+                    try alreadyCommitted.forEach { c in
                         archive(c.path, sha256: c.sha256, to: c.archivedTo ?? archiveDestination(c.path, runDate: c.runDate, runId: c.runId))
                     }
                 }
@@ -199,15 +221,14 @@ public final class PipelineRun {
                     held.notes = ["\(profile.name)'s roster failed in this run; its mailing list stays in the inbox for the run that applies the roster"]
                     done.append(held)
                     Log.warning("run: step \(step.name): " + held.notes[0])
-                    try saveCheckpoint(run, handBack: handBack, steps: done, committed: newlyCommitted, pipelineSHA: pipelineSHA)
+                    try saveCheckpoint(run, handBack: handBack, steps: done, pipelineSHA: pipelineSHA)
                     continue
                 }
                 CrashPoint.reach("step:begin:\(step.name)")
-                let (record, committedNow) = try perform(step, run: run, handBack: handBack, items: items, grader: grader, codes: codes)
+                let record = try perform(step, run: run, handBack: handBack, items: items, grader: grader, codes: codes)
                 done.append(record)
-                newlyCommitted += committedNow
                 Log.info(Self.logLine(record))
-                try saveCheckpoint(run, handBack: handBack, steps: done, committed: newlyCommitted, pipelineSHA: pipelineSHA)
+                try saveCheckpoint(run, handBack: handBack, steps: done, pipelineSHA: pipelineSHA)
                 CrashPoint.reach("step:checkpoint:\(step.name)")
             }
 
@@ -220,30 +241,28 @@ public final class PipelineRun {
             // Publish: hand-back files, the committed-inputs ledger, the manifest's steps and archive list.
             try handBack.write()
             CrashPoint.reach("publish:handback-written")
-            var archived: [Manifest.ArchivedInput] = []
-            var ledgerRows: [CommittedInput] = []
-            for var c in newlyCommitted {
-                if pipeline.archiveMode == .move { c.archivedTo = archiveDestination(c.path, runDate: runDate.iso, runId: run.id) }
-                ledgerRows.append(c)
-                archived.append(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: run.id, archivedTo: c.archivedTo))
+            // The committed inputs are streamed from their lists (a night may commit a million files):
+            // this run's, then those earlier runs committed whose move was interrupted (or kept in place).
+            let move = pipeline.archiveMode == .move
+            func ownArchive(_ c: CommittedInput) -> String? { move ? archiveDestination(c.path, runDate: runDate.iso, runId: run.id) : nil }
+            func earlierArchive(_ c: CommittedInput) -> String { c.archivedTo ?? archiveDestination(c.path, runDate: c.runDate, runId: c.runId) }
+            try run.beginArchived()
+            try newlyCommitted.forEach { c in
+                run.addArchived(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: run.id, archivedTo: ownArchive(c)))
             }
-            for var c in alreadyCommitted {
-                // Its own run's move was interrupted (or the pipeline keeps inputs): move it now.
-                if pipeline.archiveMode == .move {
-                    let dest = c.archivedTo ?? archiveDestination(c.path, runDate: c.runDate, runId: c.runId)
-                    c.archivedTo = dest
-                    archived.append(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: c.runId, archivedTo: dest))
+            if move {
+                try alreadyCommitted.forEach { c in
+                    run.addArchived(Manifest.ArchivedInput(path: c.path, sha256: c.sha256, bytes: c.bytes, committedBy: c.runId, archivedTo: earlierArchive(c)))
                 }
             }
-            try writeCommitted(previous: committed, adding: ledgerRows, run: run)
+            try writeCommitted(previous: committed, adding: newlyCommitted, run: run, sortFolder: planFolder, archivedTo: ownArchive)
             run.steps = done
-            run.archived = archived
             let (manifest, status) = try run.publish()
             // After the commit: move what was committed. Killed before the checkpoint is removed, the
             // next start finishes the moves and reports this run's outcome (above).
-            for a in archived {
-                guard let dest = a.archivedTo else { continue }
-                archive(a.path, sha256: a.sha256, to: dest)
+            if move {
+                try newlyCommitted.forEach { c in archive(c.path, sha256: c.sha256, to: ownArchive(c)!) }
+                try alreadyCommitted.forEach { c in archive(c.path, sha256: c.sha256, to: earlierArchive(c)) }
             }
             FileSystem.removeTree(resumeFolder)
             FileSystem.syncDirectory(data.root + "/resume")
@@ -267,19 +286,20 @@ public final class PipelineRun {
     /// Runs one step; on an error naming one of its inputs, rolls back and runs it again without that
     /// input (without every file of that profile, for rosters). Any other error fails the step.
     private func perform(_ step: PlannedStep, run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
-                         codes: CodesOptions?) throws -> (Manifest.Step, [CommittedInput]) {
+                         codes: CodesOptions?) throws -> Manifest.Step {
         var record = Manifest.Step(name: step.name, status: "completed", files: step.inputs.count)
         guard !step.inputs.isEmpty else {
             record.status = "nothing_to_do"
-            return (record, [])
+            return record
         }
         var inputs = step.inputs
         var failures: [String] = []
         var heldBack: Set<String> = []
         ProcessMemory.resetPeak()
-        run.progress.begin(step: step.name, totalBytes: inputs.reduce(0) { $0 + $1.bytes })
+        run.progress.begin(step: step.name, totalBytes: inputs.totalBytes)
         while true {
             do {
+                if let unreadable = inputs.firstUnreadable { throw unreadable }
                 heldBack = try body(step.kind, inputs: inputs, run: run, handBack: handBack, items: items, grader: grader, codes: codes)
                 break
             } catch let e as BatchAlreadyIssued {
@@ -292,46 +312,57 @@ public final class PipelineRun {
                 if isDiskFull(error) { throw error }
                 try rollback(run, handBack: handBack)
                 let named = (error as? KenpoError)?.path
-                let culprit = named.flatMap { p in inputs.first { p == $0.path || p.hasPrefix($0.path + "!") || p.hasPrefix($0.path + "#") } }
+                let culprit = try named.flatMap { p in try inputs.first { p == $0.path || p.hasPrefix($0.path + "!") || p.hasPrefix($0.path + "#") } }
                 guard let culprit else {
                     failures.append("\(error)")
                     record.status = "failed"
-                    record.failedInputs = inputs.map(\.path)
-                    inputs = []
+                    record.failedInputs = try inputs.paths()
+                    inputs = try inputs.removing(Set(record.failedInputs))
                     break
                 }
                 let dropped: [StepInput]
                 if case .eligibility = step.kind, let profile = culprit.profile {
                     // A profile's rosters stand together: none of them is applied without the others.
-                    dropped = inputs.filter { $0.profile?.name == profile.name }
+                    dropped = try inputs.filter { $0.profile?.name == profile.name }
                     failures.append("\(profile.name): \(error); its rosters (\(dropped.map { ($0.path as NSString).lastPathComponent }.joined(separator: ", "))) stay in the inbox")
                 } else {
                     dropped = [culprit]
                     failures.append("\(error); the file stays in the inbox")
                 }
                 Log.error("run: step \(step.name): \(failures.last!)")
-                inputs.removeAll { d in dropped.contains { $0.path == d.path } }
+                inputs = try inputs.removing(Set(dropped.map(\.path)))
                 record.failedInputs += dropped.map(\.path)
                 record.status = "completed_with_failures"
                 if inputs.isEmpty { record.status = "failed"; break }
-                run.progress.begin(step: step.name, totalBytes: inputs.reduce(0) { $0 + $1.bytes })
+                run.progress.begin(step: step.name, totalBytes: inputs.totalBytes)
             }
         }
         record.seconds = run.progress.end()
         record.peakRssBytes = ProcessMemory.peakBytes()
         record.records = run.progress.records
-        record.bytes = inputs.reduce(0) { $0 + $1.bytes }
+        record.bytes = inputs.totalBytes
         record.notes = failures
-        let committed = inputs.filter { !heldBack.contains($0.path) }.map {
-            CommittedInput(path: $0.path, sha256: $0.sha256, bytes: $0.bytes, step: step.name, runId: run.id, runDate: runDate.iso)
+        // The step's committed inputs join the run's list (checkpointed with the step).
+        try inputs.forEach { i in
+            guard !heldBack.contains(i.path) else { return }
+            newlyCommitted.append(CommittedInput(path: i.path, sha256: i.sha256, bytes: i.bytes, step: step.name, runId: run.id, runDate: runDate.iso))
         }
         for p in heldBack.sorted() { record.notes.append("\(p): held back (ROSTER_HELD_BACK); it stays in the inbox until confirmed") }
-        return (record, committed)
+        return record
     }
 
     /// The stage behind a step. Returns the input paths held back (not committed).
-    private func body(_ kind: Kind, inputs: [StepInput], run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
+    private func body(_ kind: Kind, inputs list: StepInputList, run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
                       codes: CodesOptions?) throws -> Set<String> {
+        if case .importRecords = kind {
+            // Streamed: the import's inputs are never all in memory.
+            let stage = ImportStage(run: run, items: items!)
+            stage.grader = grader
+            let next = try list.reader()
+            try stage.process(next: { try next().map { ImportInput(path: $0.path, source: $0.source) } })
+            return []
+        }
+        let inputs = try list.filter { _ in true }
         switch kind {
         case .eligibility:
             let stage = EligibilityStage(run: run, handBack: handBack)
@@ -339,9 +370,7 @@ public final class PipelineRun {
             try stage.process(inputs.map { RosterInput(profile: $0.profile!, path: $0.path) })
             return stage.heldBackPaths
         case .importRecords:
-            let stage = ImportStage(run: run, items: items!)
-            stage.grader = grader
-            try stage.process(inputs.map { ImportInput(path: $0.path, source: $0.source) })
+            break
         case .codes(let profile):
             var o = codes!
             o.outputFolder = "postcards/" + profile.name
@@ -365,7 +394,8 @@ public final class PipelineRun {
         try run.restore(cp, from: resumeFolder, handBack: handBack)
     }
 
-    private func saveCheckpoint(_ run: Run, handBack: InsurerHandBack, steps: [Manifest.Step], committed: [CommittedInput], pipelineSHA: String) throws {
+    private func saveCheckpoint(_ run: Run, handBack: InsurerHandBack, steps: [Manifest.Step], pipelineSHA: String) throws {
+        let committed = try newlyCommitted.checkpoint()
         try run.checkpoint(into: resumeFolder, handBack: handBack) { cp in
             cp.steps = steps
             cp.committed = committed
@@ -409,33 +439,13 @@ public final class PipelineRun {
 
     // MARK: committed inputs and the archive
 
-    struct CommittedKey: Hashable { var path: String; var sha256: String }
-
-    static func readCommitted(_ path: String?) throws -> [CommittedKey: CommittedInput] {
-        guard let path, FileSystem.exists(path) else { return [:] }
-        let reader = try CSVReader(path: path)
-        var out: [CommittedKey: CommittedInput] = [:]
-        _ = try reader.next()  // header
-        while try reader.next() {
-            guard reader.fieldCount >= 7 else { continue }
-            let f = (0..<7).map { String(decoding: reader.fieldBytes($0), as: UTF8.self) }
-            let c = CommittedInput(path: f[2], sha256: f[0], bytes: Int(f[1]) ?? 0, step: f[3], runId: f[4], runDate: f[5],
-                                   archivedTo: f[6].isEmpty ? nil : f[6])
-            out[CommittedKey(path: c.path, sha256: c.sha256)] = c
-        }
-        return out
-    }
-
-    private func writeCommitted(previous: [CommittedKey: CommittedInput], adding rows: [CommittedInput], run: Run) throws {
+    /// The committed-inputs ledger anew: the previous one's rows and this run's (streamed, see `CommittedLedger.write`).
+    private func writeCommitted(previous: CommittedLedger, adding rows: CommittedList, run: Run, sortFolder: String,
+                                archivedTo: (CommittedInput) -> String?) throws {
         let stateDir = try run.beginStateGeneration()
         _ = try run.stateFileForRewrite(Self.committedInputsFile)
-        var all = previous
-        for r in rows { all[CommittedKey(path: r.path, sha256: r.sha256)] = r }
-        let w = try CSVWriter(path: stateDir + "/" + Self.committedInputsFile, header: Self.committedHeader)
-        for c in all.values.sorted(by: { ($0.runId, $0.path) < ($1.runId, $1.path) }) {
-            w.row([c.sha256, String(c.bytes), c.path, c.step, c.runId, c.runDate, c.archivedTo ?? ""])
-        }
-        try w.close()
+        try previous.write(to: stateDir + "/" + Self.committedInputsFile, header: Self.committedHeader, adding: rows,
+                           sortFolder: sortFolder, archivedTo: archivedTo)
     }
 
     /// Where a committed input goes: `<archive>/<run date>/<run id>/<its path below the deployment root>`.

@@ -19,7 +19,26 @@ public final class Run {
     public private(set) var newGeneration: String?
     public let previousGeneration: String?
 
-    public private(set) var inputs: [Manifest.Input] = []
+    /// The manifest's `inputs` (one per input file; a night may read a million): kept on disk in the
+    /// staging folder (`ManifestListFile`), and as values only while few (`listsHeldInMemory`).
+    private var inputList: ManifestListFile
+    private var heldInputs: [Manifest.Input]? = []
+    private var inputFigures = InputFigures()
+    /// Beyond this many inputs (or archived inputs) the manifest `publish` returns leaves its lists
+    /// empty; they are in manifest.json, and `Manifest.lists` has their figures.
+    public static let listsHeldInMemory = 10_000
+    /// The inputs added so far, while at most `listsHeldInMemory` (else empty: see manifest.json).
+    public var inputs: [Manifest.Input] { heldInputs ?? [] }
+    public var inputCount: Int { inputList.count }
+
+    /// What a checkpoint keeps of the inputs: the list file's state and its figures.
+    public struct InputFigures: Codable, Equatable {
+        public var list = ManifestListFile.Checkpoint(bytes: 0, count: 0)
+        public var summary = Manifest.ListSummary()
+        /// Rejected records over all inputs, and the first input whose counts do not add up.
+        public var rejected = 0
+        public var unbalanced: String? = nil
+    }
     public private(set) var outputs: [OutputFile] = []
     public var referenceTables: [Manifest.ReferenceTable] = []
     public var summary: [String: Int] = [:]
@@ -34,7 +53,10 @@ public final class Run {
     public let progress = StepProgress()
     /// Set by the pipeline runner before publishing: its steps and archived inputs, for the manifest.
     public var steps: [Manifest.Step]? = nil
-    public var archived: [Manifest.ArchivedInput]? = nil
+    /// The manifest's `archived` (pipeline runs), on disk like `inputs`: `beginArchived` then `addArchived`.
+    private var archivedList: ManifestListFile?
+    private var heldArchived: [Manifest.ArchivedInput]? = []
+    private var archivedFigures = Manifest.ListSummary()
 
     public convenience init(data: DataFolder, stage: String, runDate: CalendarDate) throws {
         // A sequence number leads the id, so run folders sort in commit order whatever the clock does.
@@ -66,7 +88,11 @@ public final class Run {
         try FileSystem.makeDirectory(staging)
         try FileSystem.makeDirectory(scratch)
         rejects = try RejectSink(path: staging + "/rejects.csv")
+        inputList = try ManifestListFile(path: staging + "/" + Self.inputListFile)
     }
+
+    /// The inputs' list file in the staging folder (removed before the folder is published).
+    static let inputListFile = ".manifest-inputs"
 
     // MARK: checkpoints (pipeline runs)
 
@@ -79,7 +105,7 @@ public final class Run {
         var cp = RunCheckpoint(
             runId: id, stage: stage, runDate: runDate.iso, startedAt: startedAt,
             previousGeneration: previousGeneration, newGeneration: newGeneration,
-            inputs: inputs, outputs: outputs, referenceTables: referenceTables, summary: summary,
+            inputs: try inputsCheckpoint(), outputs: outputs, referenceTables: referenceTables, summary: summary,
             rejects: try rejects.checkpoint(), handBack: try handBack?.checkpoint())
         fill(&cp)
         try FileSystem.makeDirectory(folder)
@@ -118,7 +144,16 @@ public final class Run {
         if let hb = cp.handBack, let handBack {
             try handBack.restore(hb) { try InsurerProfile.load(path: $0) }
         }
-        inputs = cp.inputs
+        inputList = try ManifestListFile(path: staging + "/" + Self.inputListFile, resumingAt: cp.inputs.list)
+        inputFigures = cp.inputs
+        heldInputs = nil
+        if inputList.count <= Self.listsHeldInMemory {
+            let d = JSONDecoder()
+            d.keyDecodingStrategy = .convertFromSnakeCase
+            var held: [Manifest.Input] = []
+            try inputList.forEach { held.append(try d.decode(Manifest.Input.self, from: Data($0))) }
+            heldInputs = held
+        }
         outputs = cp.outputs
         referenceTables = cp.referenceTables
         summary = cp.summary
@@ -178,7 +213,35 @@ public final class Run {
         return previousStateFile(name)
     }
 
-    public func addInput(_ input: Manifest.Input) { inputs.append(input) }
+    public func addInput(_ input: Manifest.Input) {
+        inputList.append(ManifestJSON.input(input))
+        inputFigures.summary.add(input)
+        inputFigures.rejected += input.records.rejected
+        if inputFigures.unbalanced == nil, input.records.read != input.records.accepted + input.records.rejected {
+            inputFigures.unbalanced = "\(input.path): read \(input.records.read) ≠ accepted \(input.records.accepted) + rejected \(input.records.rejected)"
+        }
+        if heldInputs != nil, inputList.count <= Self.listsHeldInMemory { heldInputs!.append(input) } else { heldInputs = nil }
+    }
+
+    private func inputsCheckpoint() throws -> InputFigures {
+        var f = inputFigures
+        f.list = try inputList.checkpoint()
+        return f
+    }
+
+    /// Starts the manifest's `archived` list (pipeline runs, before publishing).
+    public func beginArchived() throws {
+        archivedList = try ManifestListFile(path: scratch + "/manifest-archived")
+        heldArchived = []
+        archivedFigures = Manifest.ListSummary()
+    }
+
+    public func addArchived(_ a: Manifest.ArchivedInput) {
+        guard let list = archivedList else { return }
+        list.append(ManifestJSON.archived(a))
+        archivedFigures.add(a)
+        if heldArchived != nil, list.count <= Self.listsHeldInMemory { heldArchived!.append(a) } else { heldArchived = nil }
+    }
 
     /// Replaces the manifest entry of an output rewritten after it was added (a deletion later in
     /// the same run), or adds it.
@@ -203,14 +266,10 @@ public final class Run {
 
     /// Checks the books, writes the manifest and publishes state and outbox. Returns the exit status.
     public func publish() throws -> (Manifest, ExitStatus) {
-        // read = accepted + rejected, for every input, and the reject file holds exactly the rejected.
-        var totalRejected = 0
-        for i in inputs {
-            guard i.records.read == i.records.accepted + i.records.rejected else {
-                throw KenpoError.invariant("\(i.path): read \(i.records.read) ≠ accepted \(i.records.accepted) + rejected \(i.records.rejected)")
-            }
-            totalRejected += i.records.rejected
-        }
+        // read = accepted + rejected, for every input (checked as each was added), and the reject
+        // file holds exactly the rejected.
+        if let unbalanced = inputFigures.unbalanced { throw KenpoError.invariant(unbalanced) }
+        let totalRejected = inputFigures.rejected
         guard totalRejected == rejects.count else {
             throw KenpoError.invariant("inputs report \(totalRejected) rejected records but rejects.csv holds \(rejects.count)")
         }
@@ -233,13 +292,22 @@ public final class Run {
             exitStatus: status.rawValue,
             stateGeneration: newGeneration ?? previousGeneration,
             previousStateGeneration: previousGeneration,
-            inputs: inputs, outputs: outputs.sorted { $0.path < $1.path },
+            inputs: [], outputs: outputs.sorted { $0.path < $1.path },
             referenceTables: referenceTables, rejectReasons: rejects.countsByReason, summary: summary)
         manifest.steps = steps
-        manifest.archived = archived
-        try FileSystem.writeAtomically(try manifest.encoded(), to: staging + "/manifest.json")
+        manifest.archived = archivedList == nil ? nil : []
+        // The per-file lists go from their files straight into manifest.json.
+        try manifest.write(to: staging + "/manifest.json", inputs: inputList, archived: archivedList)
+        unlink(staging + "/" + Self.inputListFile)
+        var figures = inputFigures.summary
+        figures.archived = archivedFigures.archived
+        figures.archivedMoved = archivedFigures.archivedMoved
+        figures.firstArchived = archivedFigures.firstArchived
+        manifest.lists = figures
+        manifest.inputs = heldInputs ?? []
+        if archivedList != nil { manifest.archived = heldArchived ?? [] }
         // The report compares with the previous published run (outbox/latest, before this one replaces it).
-        let previous = try? Manifest.decode(path: data.latestLink + "/manifest.json")
+        let previous = try? Manifest.decodeSummary(path: data.latestLink + "/manifest.json")
         try RunReport(manifest: manifest, previous: previous).write(into: staging)
         FileSystem.syncDirectory(staging)
         CrashPoint.reach("publish:before-commit")
@@ -298,8 +366,10 @@ public final class RejectSink {
         Checkpoint(bytes: try writer.flush(), count: count, countsByReason: countsByReason)
     }
 
+    /// Every cell is written as `SpreadsheetSafe.textCell` makes it: a key or message quoting the input
+    /// (`=cmd|…`, ESC [2J, NUL) neither runs in a spreadsheet nor reaches a terminal as a control.
     public func add(file: String, line: Int, key: String, reason: RejectReason, message: String) {
-        writer.row([file, String(line), key, reason.rawValue, message])
+        writer.row([file, String(line), key, reason.rawValue, message].map(SpreadsheetSafe.textCell))
         count += 1
         countsByReason[reason.rawValue, default: 0] += 1
     }

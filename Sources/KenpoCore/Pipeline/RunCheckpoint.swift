@@ -10,7 +10,8 @@ public struct RunCheckpoint: Codable, Equatable {
     public var startedAt: String
     public var previousGeneration: String?
     public var newGeneration: String?
-    public var inputs: [Manifest.Input]
+    /// The manifest's inputs: the state of their list file (in the staging folder) and its figures.
+    public var inputs: Run.InputFigures
     public var outputs: [OutputFile]
     public var referenceTables: [Manifest.ReferenceTable]
     public var summary: [String: Int]
@@ -21,7 +22,8 @@ public struct RunCheckpoint: Codable, Equatable {
     public var steps: [Manifest.Step] = []
     public var pipelinePath = ""
     public var pipelineSha256 = ""
-    public var committed: [CommittedInput] = []
+    /// The run's committed inputs: the state of their list file (`PipelineRun`, beside the checkpoints).
+    public var committed = ManifestListFile.Checkpoint(bytes: 0, count: 0)
     /// Which `cp-N` folder this is.
     public var number = 0
 

@@ -18,6 +18,10 @@ public struct RunReport {
     var groups: [Group] { Self.groups(manifest) }
 
     static func groups(_ m: Manifest) -> [Group] {
+        if let lists = m.lists {
+            // The lists were streamed (a big run): their figures instead.
+            return lists.groups.map { Group(name: $0.key, files: $0.value.files, counts: $0.value.counts) }.sorted { $0.name < $1.name }
+        }
         var byName: [String: Group] = [:]
         for i in m.inputs {
             // Per insurer and per kind of input: a roster and a mailing list of one insurer are two rows.
@@ -30,6 +34,13 @@ public struct RunReport {
             byName[name] = g
         }
         return byName.values.sorted { $0.name < $1.name }
+    }
+
+    /// The committed inputs: how many, how many moved, the first 50 (from the list or its figures).
+    static func archived(_ m: Manifest) -> (count: Int, moved: Int, first: [Manifest.ArchivedInput])? {
+        if let l = m.lists, m.archived != nil || l.archived > 0 { return (l.archived, l.archivedMoved, Array(l.firstArchived.prefix(50))) }
+        guard let a = m.archived else { return nil }
+        return (a.count, a.filter { $0.archivedTo != nil }.count, Array(a.prefix(50)))
     }
 
     /// Grade counts per analyte from the summary (`grade_<analyte>_<A…D>`).
@@ -134,9 +145,8 @@ public struct RunReport {
                 for n in s.notes where !failed.contains(where: { $0.name == s.name }) { out += "      \(n)\n" }
             }
         }
-        if let a = m.archived, !a.isEmpty {
-            let moved = a.filter { $0.archivedTo != nil }.count
-            out += "\nINPUTS COMMITTED: \(a.count) files" + (moved > 0 ? ", \(moved) moved to the archive" : ", kept in place") + " (paths and SHA-256 in manifest.json)\n"
+        if let a = Self.archived(m), a.count > 0 {
+            out += "\nINPUTS COMMITTED: \(a.count) files" + (a.moved > 0 ? ", \(a.moved) moved to the archive" : ", kept in place") + " (paths and SHA-256 in manifest.json)\n"
         }
         out += "\nOUTPUTS\n"
         for o in m.outputs { out += "  \(o.path.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(o.rows).leftPadded(to: 9, with: " ")) rows\n" }
@@ -256,9 +266,9 @@ public struct RunReport {
             // Time per step, in tenths of a second (bars need whole numbers).
             h += Self.bars(steps.map { ($0.name, [Int(($0.seconds * 10).rounded())]) }, colors: ["#4f81bd"], legend: []) + "<p><small>time per step, tenths of a second</small></p>\n"
         }
-        if let a = m.archived, !a.isEmpty {
+        if let a = Self.archived(m), a.count > 0 {
             h += "<h2>Inputs committed</h2><table><tr><th>file</th><th>SHA-256</th><th>archived to</th></tr>"
-            for x in a.prefix(50) {
+            for x in a.first {
                 h += "<tr><td>\(Self.esc(x.path))</td><td><code>\(Self.esc(String(x.sha256.prefix(16))))…</code></td><td>\(Self.esc(x.archivedTo ?? "kept in place"))</td></tr>"
             }
             if a.count > 50 { h += "<tr><td colspan=3>… \(a.count - 50) more in manifest.json</td></tr>" }

@@ -253,8 +253,8 @@ public struct CustomerBarcode: Equatable, Sendable {
             guard isKanjiNumeral(s[i].value) else { out.append(s[i]); i += 1; continue }
             var j = i
             while j < s.count, isKanjiNumeral(s[j].value) { j += 1 }
-            if isMarker(s, at: j) {
-                out += kanjiNumberValue(s[i..<j]).unicodeScalars
+            if isMarker(s, at: j), let value = kanjiNumberValue(s[i..<j]) {
+                out += value.unicodeScalars
             } else {
                 out += s[i..<j]
             }
@@ -264,11 +264,14 @@ public struct CustomerBarcode: Equatable, Sendable {
     }
 
     /// A kanji numeral's value as arabic digits. Without 十百千 it is read digit by digit (二〇三 → 203);
-    /// with them, as a number (二十一 → 21, 千二百 → 1200, 十 → 10).
-    static func kanjiNumberValue(_ run: ArraySlice<Unicode.Scalar>) -> String {
+    /// with them, as a number (二十一 → 21, 千二百 → 1200, 十 → 10). nil for a run of more than 12
+    /// numerals with 十百千, which no address holds and could overflow: it then stays kanji (not extracted).
+    static func kanjiNumberValue(_ run: ArraySlice<Unicode.Scalar>) -> String? {
         if !run.contains(where: { kanjiUnits[$0.value] != nil }) {
             return run.map { String(kanjiDigits[$0.value]!) }.joined()
         }
+        // 12 numerals cannot overflow (at most 11 digits times 千) and are more than any address holds.
+        guard run.count <= 12 else { return nil }
         var total = 0
         var pending: Int?
         for scalar in run {

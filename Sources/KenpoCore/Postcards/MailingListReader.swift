@@ -108,20 +108,9 @@ public final class MailingListReader {
         }
     }
 
+    /// Decoded as roster fields are (`RosterReader.decode`): the profile's encoding, NUL refused.
     private func decode(_ bytes: [UInt8]) -> Result<String, DecodeFailure> {
-        if let decoder { return decoder.decode(bytes) }
-        if let s = String(validating: bytes, as: UTF8.self) { return .success(s) }
-        // The first byte that is not valid UTF-8, for the message.
-        var offset = 0
-        var it = bytes.makeIterator()
-        var utf8 = UTF8()
-        loop: while true {
-            switch utf8.decode(&it) {
-            case .scalarValue(let s): offset += UTF8.width(s)
-            case .emptyInput, .error: break loop
-            }
-        }
-        return .failure(DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0))
+        bytes.withUnsafeBytes { RosterReader.decode($0, decoder: decoder) }
     }
 
     /// The current record's fields as they are in the file (its encoding), for hand-back files.

@@ -44,7 +44,7 @@ public struct PostcardLayout: Sendable {
         let a1 = Normalise.trim(address1), a2 = Normalise.trim(address2)
         guard !(a1.isEmpty && a2.isEmpty) else { return .failure(Problem(reason: .addressUnusable, detail: "the address is empty")) }
         let preparedAddress: String
-        switch policy.prepare(a2.isEmpty ? a1 : (a1.isEmpty ? a2 : a1 + "\n" + a2)) {
+        switch policy.prepare(a2.isEmpty ? a1 : (a1.isEmpty ? a2 : a1 + "\n" + a2), lineBreaks: true) {
         case .success(let s): preparedAddress = s
         case .failure(let u): return .failure(Problem(reason: .addressNotPrintable, detail: "address: \(u.description)"))
         }

@@ -173,8 +173,12 @@ public struct Unprintable: Error, Equatable, CustomStringConvertible {
             .joined(separator: " ")
     }
 
+    /// A control character (ESC, BEL, NUL …): not text at all.
+    public var isControl: Bool { character.unicodeScalars.contains { ControlCharacters.isControl($0) } }
+
     public var description: String {
-        "character \(position) \"\(character)\" (\(codePoints)) cannot be printed in CP932 and has no standard substitute"
+        if isControl { return "character \(position) (\(codePoints)) is a control character, not text: nothing to print" }
+        return "character \(position) \"\(character)\" (\(codePoints)) cannot be printed in CP932 and has no standard substitute"
     }
 }
 
@@ -197,6 +201,9 @@ public struct Unprintable: Error, Equatable, CustomStringConvertible {
 ///   (葛󠄀 prints as 葛); a Latin letter with accents prints without them (é → e, Ü → U).
 /// - Anything else (𩸽, emoji, Hangul, …) is refused as `Unprintable`, naming the character and its
 ///   code points: a postcard is never printed with a 〓 or a silently changed name.
+/// - Control characters (C0, DEL, C1: ESC, BEL, NUL …) are refused too, though CP932 encodes the C0
+///   ones: they are not text, and a terminal escape must not reach the print vendor. Only an address
+///   may hold line breaks (LF, CR), which end its lines.
 ///
 /// Not thread-safe: it holds a `CP932Encoder`. Give each worker its own.
 public final class CP932Policy {
@@ -230,16 +237,21 @@ public final class CP932Policy {
     ]
 
     private let encoder = CP932Encoder()
+    private static let lineBreaks: Set<Unicode.Scalar> = ["\n", "\r"]
 
     public init() {}
 
     /// `text` ready for the CP932 print file, or the first character that cannot be printed.
-    public func prepare(_ text: String) -> Result<String, Unprintable> {
-        prepareReporting(text).map(\.text)
+    /// `lineBreaks`: LF and CR are kept (an address), else refused as control characters.
+    public func prepare(_ text: String, lineBreaks: Bool = false) -> Result<String, Unprintable> {
+        prepareReporting(text, lineBreaks: lineBreaks).map(\.text)
     }
 
     /// Like `prepare`, and also lists the substitutions made so the run can report them.
-    public func prepareReporting(_ text: String) -> Result<Prepared, Unprintable> {
+    public func prepareReporting(_ text: String, lineBreaks: Bool = false) -> Result<Prepared, Unprintable> {
+        if let c = ControlCharacters.first(in: text, allowing: lineBreaks ? Self.lineBreaks : []) {
+            return .failure(Unprintable(character: Character(c.scalar), position: c.position))
+        }
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return .success(Prepared(text: text, substitutions: [])) }
         // Fast path: every scalar encodes and none is a combining mark, so CP932Encoder's result is exact.
         let hasMarks = text.unicodeScalars.contains { Self.isMark($0) }
@@ -348,6 +360,14 @@ public enum SpreadsheetSafe {
     /// `cell`, with a leading `'` if a spreadsheet would run it as a formula.
     public static func neutralise(_ cell: String) -> String {
         needsNeutralising(cell) ? "'" + cell : cell
+    }
+
+    /// A cell of kenpo's own text (a message, a record key, a path) in a file people open in a
+    /// spreadsheet or a terminal — the operator's rejects.csv, the details of a hand-back file: control
+    /// characters shown escaped (`ControlCharacters.escaped`), then neutralised. Cells carrying an
+    /// insurer's bytes as sent are only neutralised (`neutralise`).
+    public static func textCell(_ cell: String) -> String {
+        neutralise(ControlCharacters.escaped(cell))
     }
 
     /// True when `cell` starts like a formula and is not a plain number.

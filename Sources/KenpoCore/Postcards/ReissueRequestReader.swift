@@ -39,7 +39,8 @@ public final class ReissueRequestReader {
         case .failure(let p): return .rejected(p.reason, p.message, line: line, key: "")
         case .success(let values): v = values
         }
-        let key = "person:\(v[0]) ticket:\(v[1])"
+        // Quoted as read, control characters shown escaped (a key is shown to people).
+        let key = "person:\(ControlCharacters.escaped(v[0])) ticket:\(ControlCharacters.escaped(v[1]))"
         if file.fieldCount < file.columns { return .rejected(.columnCount, file.columnCountMessage, line: line, key: key) }
         return .request(ReissueRequest(personID: v[0], ticket: v[1], reason: v[2], postalCode: v[3], address1: v[4], address2: v[5]),
                         line: line, key: key)

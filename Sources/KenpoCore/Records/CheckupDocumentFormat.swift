@@ -28,27 +28,41 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
     private var names: [UnsafeRawPointer: E] = [:]
     private var stack: [E] = []
     private var inRecordTarget = 0, inAuthor = 0, inDocumentationOf = 0
-    private var text = TextCollector()
+    private var text: TextCollector
     private var doc = CheckupDocument()
     private var kanaCandidates: [(use: String, text: String)] = []
     private var nameUse = ""
 
+    /// Import mode: `finish` leaves `CheckupDocument.results` empty and the results stay in
+    /// `results` / `arena` (bytes, no String per value) for the import to encode as rows.
+    var compact = false
+    /// Every observation value of the document, back to back (see `CompactResult`).
+    private(set) var arena: [UInt8] = []
+    /// The document's results in document order, once `finish` has run.
+    private(set) var results: [CompactResult] = []
+
+    /// The value type as given in `xsi:type` (prefix dropped).
+    enum GivenType: UInt8 { case none, pq, cd, co, ce, cv, st, ed, ivlPQ, other }
+
     /// An observation being read; nested ones stack up.
     private struct Open {
-        var result = CheckupResult()
+        var result = CompactResult()
         var seq: Int
         var hasValue = false
         var negated = false
-        var valueType = ""
+        var valueType = GivenType.none
         var inValue = false
         var inReference = false
         var inRange = false
-        var ivlLow = "", ivlHigh = "", ivlLowUnit = "", ivlHighUnit = ""
+        var ivlLow = ByteRange(), ivlHigh = ByteRange(), ivlLowUnit = ByteRange(), ivlHighUnit = ByteRange()
     }
     private var open: [Open] = []
-    private var done: [(Int, CheckupResult)] = []
+    private var done: [(Int, CompactResult)] = []
     private var seq = 0
     private var problem: DocumentProblem?
+    /// Units as written → kenpo's spelling (a document repeats a few units many times).
+    private var unitCache: [(raw: [UInt8], unit: ByteRange)] = []
+    private var unitArena: [UInt8] = []
 
     public static func recognises(_ root: XMLName, attributes: XMLAttributes) -> Bool {
         root.localIs("ClinicalDocument") && root.namespaceIs("urn:hl7-org:v3")
@@ -56,8 +70,27 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
 
     public init(parser: XMLStreamParser) {
         self.parser = parser
+        text = TextCollector(parser: parser)
         names.reserveCapacity(64)
         stack.reserveCapacity(32)
+    }
+
+    /// Makes the reader ready for the next document (kept: buffers and the unit spellings). Element
+    /// names are interned per parse, so their cache goes.
+    func reset() {
+        names.removeAll(keepingCapacity: true)
+        stack.removeAll(keepingCapacity: true)
+        inRecordTarget = 0; inAuthor = 0; inDocumentationOf = 0
+        text = TextCollector(parser: parser)
+        doc = CheckupDocument()
+        kanaCandidates.removeAll(keepingCapacity: true)
+        nameUse = ""
+        arena.removeAll(keepingCapacity: true)
+        results.removeAll(keepingCapacity: true)
+        open.removeAll(keepingCapacity: true)
+        done.removeAll(keepingCapacity: true)
+        seq = 0
+        problem = nil
     }
 
     @inline(__always)
@@ -95,6 +128,73 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
         // names differ; namespace is part of the decision, so cache per (name) only for HL7 names.
         if n.namespaceIs("urn:hl7-org:v3") { names[n.key] = e }
         return e
+    }
+
+    /// Copies bytes into the arena.
+    @inline(__always)
+    private func keep(_ b: UnsafeRawBufferPointer) -> ByteRange {
+        guard b.count > 0 else { return ByteRange() }
+        let r = ByteRange(start: Int32(arena.count), count: Int32(b.count))
+        arena.append(contentsOf: b)
+        return r
+    }
+
+    /// An attribute's value kept in the arena (empty when absent).
+    @inline(__always)
+    private func keep(_ attributes: XMLAttributes, _ name: StaticString) -> ByteRange {
+        guard let b = attributes.bytes(name) else { return ByteRange() }
+        return keep(b)
+    }
+
+    private func keep(_ s: String) -> ByteRange {
+        var s = s
+        return s.withUTF8 { keep(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A unit in kenpo's spelling (`UnitSpelling`), kept in the arena.
+    private func unit(_ raw: UnsafeRawBufferPointer) -> ByteRange {
+        guard raw.count > 0 else { return keep(UnitSpelling.normalise("")) }
+        for (k, u) in unitCache where k.count == raw.count && k.withUnsafeBytes({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) {
+            return unitArena.withUnsafeBytes { keep(UnsafeRawBufferPointer(rebasing: $0[Int(u.start)..<Int(u.end)])) }
+        }
+        let normalised = UnitSpelling.normalise(String(decoding: raw, as: UTF8.self))
+        if unitCache.count < 64 {
+            var n = normalised
+            let r = n.withUTF8 { p -> ByteRange in
+                let r = ByteRange(start: Int32(unitArena.count), count: Int32(p.count))
+                unitArena.append(contentsOf: p)
+                return r
+            }
+            unitCache.append((Array(raw), r))
+        }
+        return keep(normalised)
+    }
+
+    /// A unit kept earlier in the arena (IVL_PQ sides), in kenpo's spelling.
+    private func unit(of r: ByteRange) -> ByteRange {
+        let raw = Array(arena[Int(r.start)..<Int(r.end)])
+        return raw.withUnsafeBytes { unit($0) }
+    }
+
+    private func string(_ r: ByteRange) -> String {
+        arena.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[Int(r.start)..<Int(r.end)]), as: UTF8.self) }
+    }
+
+    /// The type in `xsi:type`, its namespace prefix dropped.
+    private static func givenType(_ attributes: XMLAttributes) -> GivenType {
+        guard var t = attributes.bytes("type") else { return .none }
+        if let colon = t.lastIndex(of: 0x3A) { t = UnsafeRawBufferPointer(rebasing: t[(colon + 1)...]) }
+        func is_(_ s: StaticString) -> Bool { t.count == s.utf8CodeUnitCount && memcmp(t.baseAddress!, s.utf8Start, t.count) == 0 }
+        if t.isEmpty { return .none }
+        if is_("PQ") { return .pq }
+        if is_("CD") { return .cd }
+        if is_("CO") { return .co }
+        if is_("CE") { return .ce }
+        if is_("CV") { return .cv }
+        if is_("ST") { return .st }
+        if is_("ED") { return .ed }
+        if is_("IVL_PQ") { return .ivlPQ }
+        return .other
     }
 
     public func startElement(_ name: XMLName, attributes: XMLAttributes) {
@@ -136,11 +236,11 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
                 if e == .low, let v = attributes.string("value") { doc.checkupDate = v }
             } else if parent == .value, !open.isEmpty {
                 let i = open.count - 1
-                let v = attributes.string("value") ?? ""
+                let v = keep(attributes, "value")
                 if open[i].inRange {
                     if e == .low { open[i].result.referenceLow = v } else { open[i].result.referenceHigh = v }
                 } else if open[i].inValue {
-                    let u = attributes.string("unit") ?? ""
+                    let u = keep(attributes, "unit")
                     if e == .low { open[i].ivlLow = v; open[i].ivlLowUnit = u } else { open[i].ivlHigh = v; open[i].ivlHighUnit = u }
                 }
             }
@@ -148,12 +248,12 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
             var o = Open(seq: seq)
             seq += 1
             o.negated = attributes.value("negationInd", is: "true")
-            if let nf = attributes.string("nullFlavor") { o.result.nullFlavor = nf }
+            if let nf = attributes.bytes("nullFlavor") { o.result.nullFlavor = keep(nf) }
             if let outer = open.last { o.result.groupCode = outer.result.itemCode }
             open.append(o)
         case .code:
             if parent == .observation, !open.isEmpty, open[open.count - 1].result.itemCode.isEmpty {
-                open[open.count - 1].result.itemCode = attributes.string("code") ?? ""
+                open[open.count - 1].result.itemCode = keep(attributes, "code")
             }
         case .value:
             guard !open.isEmpty else { return }
@@ -161,28 +261,27 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
             if parent == .observation {
                 open[i].hasValue = true
                 open[i].inValue = true
-                var type = attributes.string("type") ?? ""
-                if let colon = type.lastIndex(of: ":") { type = String(type[type.index(after: colon)...]) }
+                let type = Self.givenType(attributes)
                 // Beyond the measurable range (入力最大値以上 / 入力最小値以下), as the MHLW reference
                 // software writes it: the measured PQ (since FY2013; some institutions omit it), then a
                 // CD value H or L in HL7's ObservationInterpretation code system.
-                if type != "PQ", attributes.value("codeSystem", is: "2.16.840.1.113883.5.83"),
+                if type != .pq, attributes.value("codeSystem", is: "2.16.840.1.113883.5.83"),
                    attributes.value("code", is: "H") || attributes.value("code", is: "L") {
-                    open[i].result.outOfRange = attributes.string("code")!
-                    open[i].valueType = "PQ"
+                    open[i].result.outOfRange = keep(attributes, "code")
+                    open[i].valueType = .pq
                     open[i].inValue = false
                     return
                 }
                 open[i].valueType = type
-                if let nf = attributes.string("nullFlavor") { open[i].result.nullFlavor = nf }
+                if let nf = attributes.bytes("nullFlavor") { open[i].result.nullFlavor = keep(nf) }
                 switch type {
-                case "PQ":
-                    open[i].result.valueText = attributes.string("value") ?? ""
-                    open[i].result.unit = UnitSpelling.normalise(attributes.string("unit") ?? "")
-                case "CD", "CO", "CE", "CV":
-                    open[i].result.codedValue = attributes.string("code") ?? ""
-                    open[i].result.codeSystem = attributes.string("codeSystem") ?? ""
-                case "ST", "ED":
+                case .pq:
+                    open[i].result.valueText = keep(attributes, "value")
+                    open[i].result.unit = unit(attributes.bytes("unit") ?? UnsafeRawBufferPointer(start: nil, count: 0))
+                case .cd, .co, .ce, .cv:
+                    open[i].result.codedValue = keep(attributes, "code")
+                    open[i].result.codeSystem = keep(attributes, "codeSystem")
+                case .st, .ed:
                     text.begin()
                 default: break
                 }
@@ -191,7 +290,7 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
             }
         case .interpretationCode:
             if parent == .observation, !open.isEmpty {
-                open[open.count - 1].result.interpretation = attributes.string("code") ?? ""
+                open[open.count - 1].result.interpretation = keep(attributes, "code")
             }
         case .referenceRange:
             if parent == .observation, !open.isEmpty { open[open.count - 1].inReference = true }
@@ -215,19 +314,19 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
             if open[i].inRange { open[i].inRange = false; return }
             guard open[i].inValue else { return }
             open[i].inValue = false
-            if open[i].valueType == "ST" || open[i].valueType == "ED" {
-                open[i].result.valueText = text.take()
-            } else if open[i].valueType == "IVL_PQ" {
+            if open[i].valueType == .st || open[i].valueType == .ed {
+                open[i].result.valueText = keep(text.take())
+            } else if open[i].valueType == .ivlPQ {
                 // A value beyond the measurable range: only one side given. Above the upper bound
                 // ("> 500") is a low side without a high; below the lower bound ("< 5") the reverse.
                 if !open[i].ivlLow.isEmpty && open[i].ivlHigh.isEmpty {
-                    open[i].result.outOfRange = "H"; open[i].result.valueText = open[i].ivlLow
-                    open[i].result.unit = UnitSpelling.normalise(open[i].ivlLowUnit)
+                    open[i].result.outOfRange = keep("H"); open[i].result.valueText = open[i].ivlLow
+                    open[i].result.unit = unit(of: open[i].ivlLowUnit)
                 } else if open[i].ivlLow.isEmpty && !open[i].ivlHigh.isEmpty {
-                    open[i].result.outOfRange = "L"; open[i].result.valueText = open[i].ivlHigh
-                    open[i].result.unit = UnitSpelling.normalise(open[i].ivlHighUnit)
+                    open[i].result.outOfRange = keep("L"); open[i].result.valueText = open[i].ivlHigh
+                    open[i].result.unit = unit(of: open[i].ivlHighUnit)
                 }
-                open[i].ivlLow = ""; open[i].ivlHigh = ""
+                open[i].ivlLow = ByteRange(); open[i].ivlHigh = ByteRange()
             }
         case .referenceRange:
             if !open.isEmpty { open[open.count - 1].inReference = false }
@@ -239,10 +338,10 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
                 o.result.valueType = .notMeasured
             } else if o.hasValue {
                 switch o.valueType {
-                case "PQ": o.result.valueType = .pq
-                case "CD", "CE", "CV": o.result.valueType = .cd
-                case "CO": o.result.valueType = .co
-                case "IVL_PQ": o.result.valueType = o.result.outOfRange.isEmpty ? .ivlPQ : .pq
+                case .pq: o.result.valueType = .pq
+                case .cd, .ce, .cv: o.result.valueType = .cd
+                case .co: o.result.valueType = .co
+                case .ivlPQ: o.result.valueType = o.result.outOfRange.isEmpty ? .ivlPQ : .pq
                 default: o.result.valueType = .st
                 }
             } else {
@@ -252,8 +351,8 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
                 fail(DocumentProblem(.documentIncomplete, line: parser.line, "an observation has no code/@code"))
                 return
             }
-            if o.result.valueType == .pq && !o.result.valueText.isEmpty && !DecimalText.isDecimal(o.result.valueText) {
-                fail(DocumentProblem(.documentIncomplete, line: parser.line, "observation \(o.result.itemCode): value '\(o.result.valueText)' is not a decimal number"))
+            if o.result.valueType == .pq && !o.result.valueText.isEmpty && !arena.withUnsafeBytes({ DecimalText.isDecimal(UnsafeRawBufferPointer(rebasing: $0[Int(o.result.valueText.start)..<Int(o.result.valueText.end)])) }) {
+                fail(DocumentProblem(.documentIncomplete, line: parser.line, "observation \(string(o.result.itemCode)): value '\(string(o.result.valueText))' is not a decimal number"))
                 return
             }
             done.append((o.seq, o.result))
@@ -281,9 +380,37 @@ public final class CheckupDocumentFormat: HealthDocumentFormat {
             throw DocumentProblem(.documentIncomplete, line: 1, "the checkup lacks " + missing.joined(separator: ", "))
         }
         done.sort { $0.0 < $1.0 }
-        doc.results = done.map(\.1)
+        results = done.map(\.1)
+        if !compact {
+            doc.results = results.map { r in
+                var c = CheckupResult()
+                c.itemCode = string(r.itemCode); c.valueType = r.valueType; c.valueText = string(r.valueText)
+                c.unit = string(r.unit); c.codedValue = string(r.codedValue); c.codeSystem = string(r.codeSystem)
+                c.interpretation = string(r.interpretation); c.outOfRange = string(r.outOfRange)
+                c.referenceLow = string(r.referenceLow); c.referenceHigh = string(r.referenceHigh)
+                c.groupCode = string(r.groupCode); c.nullFlavor = string(r.nullFlavor)
+                return c
+            }
+        }
         return .checkup(doc)
     }
+}
+
+/// Where a value lies in a document's byte arena (`CheckupDocumentFormat.arena`).
+struct ByteRange: Equatable {
+    var start: Int32 = 0
+    var count: Int32 = 0
+    var isEmpty: Bool { count == 0 }
+    var end: Int32 { start + count }
+}
+
+/// One observation as the import reads it: every value a range of the document's arena, the same
+/// values `CheckupResult` holds as Strings.
+struct CompactResult {
+    var itemCode = ByteRange(), valueText = ByteRange(), unit = ByteRange(), codedValue = ByteRange()
+    var codeSystem = ByteRange(), interpretation = ByteRange(), outOfRange = ByteRange()
+    var referenceLow = ByteRange(), referenceHigh = ByteRange(), groupCode = ByteRange(), nullFlavor = ByteRange()
+    var valueType: CheckupResult.ValueType = .st
 }
 
 /// One spelling per unit, the item master's (mg/dl, U/l, g/dl, mmHg, 10*4/mm3 …), whatever

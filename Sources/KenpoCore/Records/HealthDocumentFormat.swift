@@ -34,11 +34,25 @@ public final class HealthDocumentReader: XMLEventHandler {
     private let parser: XMLStreamParser
     private var format: HealthDocumentFormat?
     private var depth = 0
+    /// Import mode: a checkup's results stay as bytes in `checkupFormat` (`CheckupDocumentFormat.compact`).
+    var compactCheckups = false
+    /// The checkup reader, reused document after document (its buffers and unit spellings stay).
+    private(set) lazy var checkupFormat = CheckupDocumentFormat(parser: parser)
 
     public init(parser: XMLStreamParser = XMLStreamParser()) { self.parser = parser }
 
-    /// Parses `source` and returns its content, or the reason it is refused.
+    /// Parses `source` and returns its content, or the reason it is refused. A source that cannot
+    /// be read at all is reported as a refused document too (`document(from:)` tells it apart).
     public func read(_ source: ByteSource) -> Result<HealthDocument, DocumentProblem> {
+        do { return try document(from: source) } catch {
+            return .failure(DocumentProblem(.archiveEntryRefused, line: 0, "\(error)"))
+        }
+    }
+
+    /// Parses `source` and returns its content, or the reason it is refused; throws the source's I/O
+    /// error (`KenpoError.io`: the file vanished, a read failed): that is no fault of the document
+    /// but a failure of the input, which the import fails on rather than rejects.
+    public func document(from source: ByteSource) throws -> Result<HealthDocument, DocumentProblem> {
         format = nil
         depth = 0
         do {
@@ -48,6 +62,7 @@ public final class HealthDocumentReader: XMLEventHandler {
         } catch let p as DocumentProblem {
             return .failure(p)   // refused by the source (size limit)
         } catch let e as KenpoError {
+            if case .io = e { throw e }
             // The bytes could not be read: a damaged ZIP entry or gzip stream, a decompression bomb.
             return .failure(DocumentProblem(.archiveEntryRefused, line: 0, e.description))
         } catch {
@@ -68,6 +83,10 @@ public final class HealthDocumentReader: XMLEventHandler {
             parser.stop(XMLParseFailure(reason: .malformedXML, line: parser.line, message: "elements nest deeper than \(Self.maxDepth) levels"))
             return
         }
+        if attributes.longestValue > TextCollector.maxBytes {
+            parser.stop(TextCollector.tooLong(attributes.longestValue, what: "an attribute value of <\(name.localString)>", line: parser.line))
+            return
+        }
         if depth == 1 {
             guard let type = Self.formats.first(where: { $0.recognises(name, attributes: attributes) }) else {
                 let ns = name.namespaceString
@@ -75,7 +94,13 @@ public final class HealthDocumentReader: XMLEventHandler {
                     message: "root element <\(name.localString)>\(ns.isEmpty ? " without a namespace" : " in namespace \(ns)") is not a checkup (CDA, urn:hl7-org:v3), a kenpo cost notice or a kenpo prescription; see pipelines/formats/README.md"))
                 return
             }
-            format = type.init(parser: parser)
+            if type is CheckupDocumentFormat.Type {
+                checkupFormat.reset()
+                checkupFormat.compact = compactCheckups
+                format = checkupFormat
+            } else {
+                format = type.init(parser: parser)
+            }
         }
         format?.startElement(name, attributes: attributes)
     }
@@ -89,14 +114,35 @@ public final class HealthDocumentReader: XMLEventHandler {
 }
 
 /// Collects element text for a format: `begin` when an element of interest opens, `take` when it
-/// closes. Text outside is ignored.
+/// closes. Text outside is ignored. No value of a health document is near 64 KB: a longer one stops
+/// the parse (XML_MALFORMED), so a huge text node costs 64 KB, not its size several times over.
 struct TextCollector {
+    /// The longest element text or attribute value kept (bytes of UTF-8).
+    static let maxBytes = 64 * 1024
     private(set) var active = false
     private var bytes: [UInt8] = []
+    private let parser: XMLStreamParser
+
+    init(parser: XMLStreamParser) { self.parser = parser }
 
     mutating func begin() { active = true; bytes.removeAll(keepingCapacity: true) }
 
-    mutating func append(_ b: UnsafeRawBufferPointer) { if active { bytes.append(contentsOf: b) } }
+    mutating func append(_ b: UnsafeRawBufferPointer) {
+        guard active else { return }
+        guard bytes.count + b.count <= Self.maxBytes else {
+            parser.stop(Self.tooLong(bytes.count + b.count, what: "an element's text", line: parser.line))
+            active = false
+            bytes.removeAll()
+            return
+        }
+        bytes.append(contentsOf: b)
+    }
+
+    /// The refusal of a value longer than `maxBytes` (`length`: as far as it was read).
+    static func tooLong(_ length: Int, what: String, line: Int) -> XMLParseFailure {
+        XMLParseFailure(reason: .malformedXML, line: line,
+                        message: "\(what) is longer than \(maxBytes) bytes (\(length) read); no field of a health document is that long")
+    }
 
     /// The text collected, with leading and trailing white space (U+3000 included) removed.
     mutating func take() -> String {

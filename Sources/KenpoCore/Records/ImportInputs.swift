@@ -10,6 +10,18 @@ public struct ImportInput: Sendable {
     /// Where the documents come from; nil: decided by the path (see `ImportFile.source(for:)`).
     public var source: RecordSource?
     public init(path: String, source: RecordSource? = nil) { self.path = path; self.source = source }
+
+    /// The paths given to `kenpo import` on its command line, checked before anything runs: each must
+    /// be a folder or a regular file (bad usage otherwise, exit 2). A FIFO, device or socket is never
+    /// opened: a FIFO without a writer would block kenpo forever. In a pipeline the same file is a
+    /// failed input of its step (`ImportStage` names it).
+    public static func checkArguments(_ inputs: [ImportInput]) throws {
+        for input in inputs where !FileSystem.isDirectory(input.path) {
+            var st = stat()
+            guard stat(input.path, &st) == 0 else { throw KenpoError.usage("\(input.path): no such file or folder") }
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw KenpoError.usage(InputFile.notRegular(input.path, mode: st.st_mode).description) }
+        }
+    }
 }
 
 /// One file read by an import: a manifest input with its own record counts.
@@ -17,8 +29,10 @@ final class ImportFile {
     enum Container { case xml, gzip, zip(ZipArchive) }
     let path: String
     let container: Container
-    let bytes: Int
+    var bytes: Int
     var sha256: String
+    /// The file as it was listed: a document read from it is accepted only if it is still so.
+    var identity: FileIdentity?
     let source: RecordSource
     /// For a member upload: the person id of the folder it arrived in.
     let uploader: UInt64?
@@ -56,82 +70,94 @@ final class ImportFile {
 
 /// One document to read: a whole file, or one ZIP entry.
 struct DocumentJob {
-    let file: Int
+    let file: ImportFile
     let entry: ZipEntry?
     let display: String
     /// Refused before reading (too large, unsafe entry …).
     let refused: DocumentProblem?
+    /// The document's place in the import (0, 1, …): input order.
+    var index = 0
+    /// False for the stand-in of a file that holds no document (a ZIP of folders only): nothing is
+    /// read, the file is only accounted for.
+    var isDocument = true
+    /// The last document of its file: the file's accounting is complete after it.
+    var lastOfFile = true
 }
 
 enum ImportExpansion {
     /// A member upload larger than this is refused (Mynaportal's own limit for an imported file).
     static let uploadLimit = 10 * 1024 * 1024
-    /// A gzip stream or ZIP entry may not inflate beyond this (decompression bombs).
+    /// A gzip stream or ZIP entry may not inflate beyond this (decompression bombs), nor may a plain
+    /// XML file be larger.
     static let maxDecompressed = 256 * 1024 * 1024
 
+    /// Every file and document of `inputs` at once (tests; the import itself streams: `ImportListing`).
     static func expand(_ inputs: [ImportInput]) throws -> (files: [ImportFile], jobs: [DocumentJob]) {
+        let listing = ImportListing(inputs)
         var files: [ImportFile] = []
         var jobs: [DocumentJob] = []
-        for input in inputs {
-            var paths: [String] = []
-            if FileSystem.isDirectory(input.path) {
-                walk(input.path, into: &paths)
-            } else if FileSystem.exists(input.path) {
-                paths.append(input.path)
-            } else {
-                throw KenpoError.usage("\(input.path): no such file or folder")
-            }
-            for path in paths {
-                let (inferred, folder) = ImportFile.source(for: path)
-                let source = input.source ?? inferred
-                var uploader: UInt64? = nil
-                var uploaderProblem: DocumentProblem? = nil
-                if source == .memberUpload {
-                    if let f = folder, let pid = StableHash.parseHex(f) { uploader = pid } else {
-                        uploaderProblem = DocumentProblem(.unknownPerson, "a member upload must sit in import/<person-id>/ (16 hex digits); '\(folder ?? "")' is not a person id")
-                    }
-                }
-                var st = stat()
-                guard stat(path, &st) == 0 else { throw KenpoError.io(path: path, message: "cannot read: \(String(cString: strerror(errno)))") }
-                let size = Int(st.st_size)
-                let magic = firstBytes(path, 4)
-                let fileIndex = files.count
-                if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || magic.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-                    let sha = try SHA256Digest.hex(ofFile: path).sha256
-                    do {
-                        let archive = try ZipArchive(path: path, limits: ZipLimits(maxEntryBytes: maxDecompressed, maxTotalBytes: 16 << 30, maxEntries: 200_000))
-                        files.append(ImportFile(path: path, container: .zip(archive), bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
-                        // A member export (kenpo export): its export.json describes the ZIP and is no
-                        // document, so it is skipped (not counted); its XML files are read as any others.
-                        let exportManifest = Self.exportManifest(in: archive)
-                        if exportManifest != nil && source != .memberUpload {
-                            Log.warning("import: \(path) is a member's kenpo export read as \(source.rawValue) data: its records gain the source '\(source.rawValue)'; a member's own export belongs in the inbox's import/<person-id>/ folder (member upload)")
-                        }
-                        for e in archive.entries where !e.isDirectory && e != exportManifest {
-                            var refused: DocumentProblem? = e.problem.map { DocumentProblem(.archiveEntryRefused, $0) }
-                            if refused == nil, source == .memberUpload, e.uncompressedSize > uploadLimit {
-                                refused = DocumentProblem(.uploadTooLarge, "the entry inflates to \(e.uncompressedSize) bytes; a member upload may be at most 10 MB")
-                            }
-                            jobs.append(DocumentJob(file: fileIndex, entry: e, display: archive.displayName(e), refused: refused ?? uploaderProblem))
-                        }
-                    } catch let e as KenpoError {
-                        // The archive as a whole cannot be read: one rejected document.
-                        files.append(ImportFile(path: path, container: .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
-                        jobs.append(DocumentJob(file: fileIndex, entry: nil, display: path, refused: DocumentProblem(.archiveEntryRefused, e.description)))
-                    }
-                    continue
-                }
-                let gz = GzipByteSource.looksLikeGzip(magic)
-                let sha = gz ? try SHA256Digest.hex(ofFile: path).sha256 : ""   // plain XML is hashed while it is parsed
-                files.append(ImportFile(path: path, container: gz ? .gzip : .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem))
-                var refused = uploaderProblem
-                if source == .memberUpload && size > uploadLimit {
-                    refused = DocumentProblem(.uploadTooLarge, "the file is \(size) bytes; a member upload may be at most 10 MB (10,485,760 bytes)")
-                }
-                jobs.append(DocumentJob(file: fileIndex, entry: nil, display: path, refused: refused))
-            }
+        while let job = try listing.next() {
+            if files.last !== job.file { files.append(job.file) }
+            if job.isDocument { jobs.append(job) }
         }
         return (files, jobs)
+    }
+
+    /// The documents of one file (the file's own accounting is in `ImportFile`).
+    static func list(_ path: String, source inputSource: RecordSource?) throws -> [DocumentJob] {
+        let (inferred, folder) = ImportFile.source(for: path)
+        let source = inputSource ?? inferred
+        var uploader: UInt64? = nil
+        var uploaderProblem: DocumentProblem? = nil
+        if source == .memberUpload {
+            if let f = folder, let pid = StableHash.parseHex(f) { uploader = pid } else {
+                uploaderProblem = DocumentProblem(.unknownPerson, "a member upload must sit in import/<person-id>/ (16 hex digits); '\(folder ?? "")' is not a person id")
+            }
+        }
+        let identity = try InputFile.identity(of: path)   // a regular file, or the input fails
+        let size = identity.size
+        let magic = try firstBytes(path, 4)
+        if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || magic.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+            let sha = try SHA256Digest.hex(ofFile: path).sha256
+            do {
+                let archive = try ZipArchive(path: path, limits: ZipLimits(maxEntryBytes: maxDecompressed, maxTotalBytes: 16 << 30, maxEntries: 200_000))
+                let file = ImportFile(path: path, container: .zip(archive), bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem)
+                file.identity = identity
+                // A member export (kenpo export): its export.json describes the ZIP and is no
+                // document, so it is skipped (not counted); its XML files are read as any others.
+                let exportManifest = Self.exportManifest(in: archive)
+                if exportManifest != nil && source != .memberUpload {
+                    Log.warning("import: \(path) is a member's kenpo export read as \(source.rawValue) data: its records gain the source '\(source.rawValue)'; a member's own export belongs in the inbox's import/<person-id>/ folder (member upload)")
+                }
+                var jobs: [DocumentJob] = []
+                for e in archive.entries where !e.isDirectory && e != exportManifest {
+                    var refused: DocumentProblem? = e.problem.map { DocumentProblem(.archiveEntryRefused, $0) }
+                    if refused == nil, source == .memberUpload, e.uncompressedSize > uploadLimit {
+                        refused = DocumentProblem(.uploadTooLarge, "the entry inflates to \(e.uncompressedSize) bytes; a member upload may be at most 10 MB")
+                    }
+                    jobs.append(DocumentJob(file: file, entry: e, display: archive.displayName(e), refused: refused ?? uploaderProblem))
+                }
+                if jobs.isEmpty { jobs.append(DocumentJob(file: file, entry: nil, display: path, refused: nil, isDocument: false)) }
+                return jobs
+            } catch let e as KenpoError {
+                if case .io = e { throw e }   // not read at all: a failed input, not a rejected document
+                // The archive as a whole cannot be read: one rejected document.
+                let file = ImportFile(path: path, container: .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem)
+                return [DocumentJob(file: file, entry: nil, display: path, refused: DocumentProblem(.archiveEntryRefused, e.description))]
+            }
+        }
+        let gz = GzipByteSource.looksLikeGzip(magic)
+        var refused = uploaderProblem
+        if source == .memberUpload && size > uploadLimit {
+            refused = DocumentProblem(.uploadTooLarge, "the file is \(size) bytes; a member upload may be at most 10 MB (10,485,760 bytes)")
+        } else if !gz && size > maxDecompressed {
+            refused = DocumentProblem(.archiveEntryRefused, "the file is \(size) bytes; a health document may be at most 256 MB (268,435,456 bytes), as much as a gzip stream or ZIP entry may inflate to")
+        }
+        // Plain XML is hashed while it is parsed; one never parsed (refused) is hashed here.
+        let sha = gz || refused != nil ? try SHA256Digest.hex(ofFile: path).sha256 : ""
+        let file = ImportFile(path: path, container: gz ? .gzip : .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem)
+        file.identity = identity
+        return [DocumentJob(file: file, entry: nil, display: path, refused: refused)]
     }
 
     /// The `export.json` entry of a kenpo member export, told by its content (a JSON object whose
@@ -155,9 +181,9 @@ enum ImportExpansion {
         }
     }
 
-    static func firstBytes(_ path: String, _ n: Int) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
+    /// The first `n` bytes of a regular file (never blocks: `InputFile`).
+    static func firstBytes(_ path: String, _ n: Int) throws -> [UInt8] {
+        let fd = try InputFile.open(path).fd
         defer { close(fd) }
         var b = [UInt8](repeating: 0, count: n)
         let got = read(fd, &b, n)
@@ -165,16 +191,112 @@ enum ImportExpansion {
     }
 }
 
+/// The documents of an import's inputs in input order, listed one file at a time: folders are
+/// walked as `ImportExpansion.walk` walks them, but lazily, so no list of every file is held (a
+/// night's import may be a million files).
+final class ImportListing {
+    private let nextInput: () throws -> ImportInput?
+    private var walker: DirectoryWalk?
+    private var source: RecordSource?
+    private var pending: [DocumentJob] = []
+    private var pendingIndex = 0
+    private var count = 0
+
+    convenience init(_ inputs: [ImportInput]) {
+        var i = 0
+        self.init(next: {
+            guard i < inputs.count else { return nil }
+            i += 1
+            return inputs[i - 1]
+        })
+    }
+
+    init(next: @escaping () throws -> ImportInput?) { nextInput = next }
+
+    /// The next document (or stand-in of a file without one); nil at the end. Throws when a file
+    /// cannot be listed (not a regular file, gone, unreadable): that input fails.
+    func next() throws -> DocumentJob? {
+        while pendingIndex >= pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+            guard let path = try nextPath() else { return nil }
+            pending = try ImportExpansion.list(path, source: source)
+            for k in pending.indices { pending[k].lastOfFile = k == pending.count - 1 }
+        }
+        var job = pending[pendingIndex]
+        pendingIndex += 1
+        job.index = count
+        count += 1
+        return job
+    }
+
+    private func nextPath() throws -> String? {
+        while true {
+            if let w = walker {
+                if let p = w.next() { return p }
+                walker = nil
+            }
+            guard let input = try nextInput() else { return nil }
+            source = input.source
+            if FileSystem.isDirectory(input.path) {
+                walker = DirectoryWalk(input.path)
+            } else {
+                // A file (a regular one: checked when listed); gone since it was named, it fails as an input.
+                return input.path
+            }
+        }
+    }
+}
+
+/// Regular files under a folder in the order `ImportExpansion.walk` gives them (name order, depth
+/// first, hidden files skipped, symbolic links not followed), one at a time: only the listings of
+/// the folders on the current path are held.
+final class DirectoryWalk {
+    private var stack: [(dir: String, names: [String], next: Int)] = []
+
+    init(_ dir: String) { stack.append((dir, FileSystem.listDirectory(dir).sorted(), 0)) }
+
+    func next() -> String? {
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            guard stack[top].next < stack[top].names.count else { stack.removeLast(); continue }
+            let name = stack[top].names[stack[top].next]
+            stack[top].next += 1
+            if name.hasPrefix(".") { continue }
+            let p = stack[top].dir + "/" + name
+            var st = stat()
+            guard lstat(p, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                stack.append((p, FileSystem.listDirectory(p).sorted(), 0))
+            } else if (st.st_mode & S_IFMT) == S_IFREG {
+                return p
+            }
+        }
+        return nil
+    }
+}
+
 /// Hashes what passes through (plain XML files are hashed while parsed, not read twice).
 final class HashingByteSource: ByteSource {
     private let inner: ByteSource
     let digest = SHA256Digest()
+    /// Bytes passed through so far.
+    private(set) var bytes = 0
     var displayName: String { inner.displayName }
     init(_ inner: ByteSource) { self.inner = inner }
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try inner.read(into: buffer)
         if n > 0 { digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+        bytes += n
         return n
+    }
+
+    /// Reads the rest of the source, so the digest covers all of it (a document the parser gave up
+    /// on part-way: the manifest carries the whole file's SHA-256).
+    func drain() throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        while try read(into: buffer) > 0 {}
     }
 }
 

@@ -19,61 +19,89 @@ public final class ImportStage {
     }
 
     public func process(_ inputs: [ImportInput]) throws {
-        let (files, jobs) = try ImportExpansion.expand(inputs)
+        var i = 0
+        try process(next: {
+            guard i < inputs.count else { return nil }
+            i += 1
+            return inputs[i - 1]
+        })
+    }
+
+    /// The inputs as `next` hands them over, one at a time (a pipeline's import reads them from a
+    /// file: no list of every input is held).
+    public func process(next: @escaping () throws -> ImportInput?) throws {
         let directory = try MemberDirectory(masterPath: run.currentStateFile("members.csv"))
-        Log.info("import: \(jobs.count) documents in \(files.count) files; member master has \(directory.count) members")
+        Log.info("import: member master has \(directory.count) members")
         // Member documents deleted at the member's request are refused; accepted ones are listed (DocumentLedger).
         let book = try ImportDocumentBook(run: run)
         try FileSystem.makeDirectory(run.scratch)
         let stagers = try RecordKind.all.map { try RecordStager(kind: $0, scratch: run.scratch) }
         var docKinds: [String: Int] = [:]
         var results = 0
+        var documents = 0
+        var rejected = 0
         let items = self.items
         let grader = self.grader
-        var tally = GradeTally()
+        let itemIndex = CheckupItemIndex(items)
+        let rowDirectory = run.scratch + "/import-rows"
+        let workerCount = max(1, workers)
+        let contexts = try (0..<workerCount).map { try ImportWorker(rowDirectory: rowDirectory, number: $0) }
+        let listing = ImportListing(next: next)
 
-        // Workers parse, attach and build the records (the member directory is only read); the
-        // consumer, in input order, keeps the books and stages the records.
-        try OrderedParallelMap.run(count: jobs.count, workers: workers, makeWorker: {
-            let reader = HealthDocumentReader()
-            return { i in Self.prepare(Self.read(jobs[i], files: files, reader: reader), job: jobs[i], file: files[jobs[i].file], directory: directory, items: items, grader: grader) }
-        }, consume: { i, outcome in
-            let job = jobs[i]
-            let file = files[job.file]
+        // Workers parse, attach, grade and encode the records' rows into their own spool files (the
+        // member directory is only read); the consumer, in input order, keeps the books and stages
+        // each record's key.
+        try OrderedParallelMap.run(workers: workerCount, next: { try listing.next() }, makeWorker: { w in
+            let context = contexts[w]
+            return { job in
+                guard job.isDocument else { return PreparedOutcome(prepared: .failure(DocumentProblem(.malformedXML, "no document"))) }
+                return Self.prepare(Self.read(job, reader: context.reader), job: job, directory: directory, items: itemIndex,
+                                    grader: grader, book: book, context: context)
+            }
+        }, consume: { job, outcome in
+            let file = job.file
+            defer { if job.lastOfFile { self.finish(file) } }
+            guard job.isDocument else { return }
+            // A file that vanished, could not be read or changed while read is a failed input, not a
+            // rejected document: the import fails on it (a pipeline step runs again without it).
+            if let failure = outcome.failure { throw failure }
             CrashPoint.reach("import:document")
             run.progress.advance(records: 1, bytes: job.entry?.compressedSize ?? file.bytes)
+            documents += 1
             file.counts.read += 1
-            // outcome.sha256 is the document's hash; for a plain XML file that is the file's too.
-            if let sha = outcome.sha256, case .xml = file.container { file.sha256 = sha }
+            // outcome.sha256 is the document's hash; for a plain XML file (read to its end, rejected or
+            // not) that is the file's too, and outcome.bytes its size as read.
+            if let sha = outcome.sha256, case .xml = file.container, job.refused == nil {
+                file.sha256 = sha
+                if let n = outcome.bytes { file.bytes = n }
+            }
             switch outcome.prepared {
             case .failure(let p):
                 file.counts.rejected += 1
+                rejected += 1
                 run.rejects.add(file: job.display, line: p.line, key: outcome.key, reason: p.reason, message: p.reason.summary + ": " + p.message)
-            case .success(let prepared) where !prepared.records.isEmpty && book.isDeleted(outcome.sha256, source: file.source):
+            case .success(let prepared) where prepared.deleted:
                 file.counts.rejected += 1
+                rejected += 1
                 run.rejects.add(file: job.display, line: 0, key: outcome.key, reason: .deletedAtMemberRequest,
                                 message: RejectReason.deletedAtMemberRequest.summary + ": this very document (SHA-256 \(outcome.sha256!.prefix(12))…) was deleted at the member's request; a new pull from Mynaportal is imported normally")
             case .success(let prepared):
                 if let first = prepared.records.first {
-                    try book.record(sha256: outcome.sha256, person: first.1.person, source: file.source, kind: prepared.kind)
+                    try book.record(sha256: outcome.sha256, person: first.person, source: file.source, kind: prepared.kind)
                 }
                 file.counts.accepted += 1
                 docKinds[prepared.kind, default: 0] += 1
                 if let declared = prepared.declaredCount { file.declaredCount = declared }
                 if prepared.kind == "checkup" { file.checkupDocuments += 1 }
                 results += prepared.results
-                tally.add(prepared.grades)
-                for (k, r) in prepared.records { stagers[k].add(r, file: job.display) }
+                for r in prepared.records { try stagers[r.kind].add(r, source: file.source, file: job.display) }
             }
         })
         try book.finish()
-
-        for f in files {
-            run.addInput(Manifest.Input(path: f.path, kind: f.kind, profile: nil, bytes: f.bytes, sha256: f.sha256, records: f.counts))
-            if case .zip = f.container, let declared = f.declaredCount, declared != f.checkupDocuments {
-                Log.warning("import: \(f.path): the transfer index declares \(declared) records but the archive holds \(f.checkupDocuments) readable checkups")
-                run.summary["transfer_index_mismatches", default: 0] += 1
-            }
+        var tally = GradeTally()
+        for c in contexts {
+            try c.spool.finish()
+            tally.add(c.tally)
         }
 
         // Merge into the state and publish the full datasets and this run's changes.
@@ -93,7 +121,10 @@ public final class ImportStage {
             }
             var before: [String: String] = [:]
             for t in stager.kind.tables { before[t.file] = try run.stateFileForRewrite(t.file) }
-            let merged = try stager.merge(previous: { before[$0] }, stateDir: stateDir, changes: changes)
+            let spools = stager.kind.tables.indices.map { t in
+                contexts.indices.map { RecordRowSpool.path(directory: rowDirectory, worker: $0, slot: RecordRowSpool.slot(kind: stager.kindIndex, table: t)) }
+            }
+            let merged = try stager.merge(previous: { before[$0] }, stateDir: stateDir, changes: changes, rowSpools: spools)
             for out in merged.outputs {
                 let name = (out.path as NSString).lastPathComponent
                 run.addOutput(try FileSystem.linkOrCopy(out, to: try run.outputPath(name)))
@@ -104,9 +135,10 @@ public final class ImportStage {
             if stager.supersededInRun > 0 { run.summary["\(k)_superseded_in_run"] = stager.supersededInRun }
         }
         run.addOutput(try changes.close())
+        FileSystem.removeTree(rowDirectory)
         for (k, n) in docKinds { run.summary["documents_\(k)"] = n }
-        run.summary["documents_read"] = jobs.count
-        run.summary["documents_rejected"] = files.reduce(0) { $0 + $1.counts.rejected }
+        run.summary["documents_read"] = documents
+        run.summary["documents_rejected"] = rejected
         run.summary["checkup_results_read"] = results
         if !run.referenceTables.contains(where: { $0.name == "checkup-items" }) { run.referenceTables.append(items.manifestEntry) }
         if let grader {
@@ -116,7 +148,7 @@ public final class ImportStage {
                 Log.warning("import: \(tally.unknownUnits) results are in a unit no grading table or conversion knows; they are stored ungraded (grade_note says which)")
             }
         }
-        Log.info("import: \(jobs.count) documents, \(run.summary["documents_rejected"]!) rejected; " +
+        Log.info("import: \(documents) documents, \(run.summary["documents_rejected"]!) rejected; " +
                  RecordKind.all.map { k in "\(k.name) +\(run.summary["\(k.name)_added", default: 0]) ~\(run.summary["\(k.name)_replaced", default: 0])" }.joined(separator: ", "))
     }
 
@@ -134,25 +166,65 @@ public final class ImportStage {
     struct Outcome {
         var result: Result<HealthDocument, DocumentProblem>
         var sha256: String?
+        /// Bytes hashed (a plain XML file: all of it).
+        var bytes: Int? = nil
+        /// The input could not be read (`KenpoError.io`): no document outcome at all.
+        var failure: KenpoError? = nil
     }
 
-    /// A document made ready to stage: its records per kind (index into `RecordKind.all`).
+    /// A file whose documents are all consumed: its manifest entry.
+    private func finish(_ f: ImportFile) {
+        run.addInput(Manifest.Input(path: f.path, kind: f.kind, profile: nil, bytes: f.bytes, sha256: f.sha256, records: f.counts))
+        if case .zip = f.container, let declared = f.declaredCount, declared != f.checkupDocuments {
+            Log.warning("import: \(f.path): the transfer index declares \(declared) records but the archive holds \(f.checkupDocuments) readable checkups")
+            run.summary["transfer_index_mismatches", default: 0] += 1
+        }
+    }
+
+    /// One worker's reader, row spool, encoding buffers and grade counts.
+    final class ImportWorker {
+        let reader = HealthDocumentReader()
+        let spool: RecordRowSpool
+        var tally = GradeTally()
+        var head = RowEncoder(), body = RowEncoder()
+
+        init(rowDirectory: String, number: Int) throws {
+            reader.compactCheckups = true
+            spool = try RecordRowSpool(directory: rowDirectory, worker: number)
+        }
+    }
+
+    /// A document made ready to stage: its records' keys (their rows are in the worker's spool).
     struct Prepared {
         var kind: String
         var declaredCount: Int?
         var results = 0
-        var records: [(Int, StagedRecord)] = []
-        var grades = GradeTally()
+        var records: [StagedKey] = []
+        /// A member document deleted at the member's request (nothing of it is staged).
+        var deleted = false
     }
 
     struct PreparedOutcome {
         var prepared: Result<Prepared, DocumentProblem>
         var sha256: String?
         var key = ""
+        var bytes: Int? = nil
+        var failure: KenpoError? = nil
     }
 
-    /// Attaches a read document to its member and builds its records (on a worker thread).
-    static func prepare(_ o: Outcome, job: DocumentJob, file: ImportFile, directory: MemberDirectory, items: CheckupItems, grader: Grader? = nil) -> PreparedOutcome {
+    /// Attaches a read document to its member, grades it and encodes its records' rows into the
+    /// worker's spool (on a worker thread).
+    static func prepare(_ o: Outcome, job: DocumentJob, directory: MemberDirectory, items: CheckupItemIndex, grader: Grader?,
+                        book: ImportDocumentBook, context: ImportWorker) -> PreparedOutcome {
+        var prepared = prepareDocument(o, job: job, directory: directory, items: items, grader: grader, book: book, context: context)
+        prepared.bytes = o.bytes
+        prepared.failure = o.failure ?? context.spool.failure
+        return prepared
+    }
+
+    private static func prepareDocument(_ o: Outcome, job: DocumentJob, directory: MemberDirectory, items: CheckupItemIndex, grader: Grader?,
+                                        book: ImportDocumentBook, context: ImportWorker) -> PreparedOutcome {
+        let file = job.file
         let doc: HealthDocument
         switch o.result {
         case .failure(let p): return PreparedOutcome(prepared: .failure(p), sha256: o.sha256)
@@ -169,47 +241,87 @@ public final class ImportStage {
         case .success(let pid): person = pid
         }
         var p = Prepared(kind: doc.kind)
+        // Every checkup, notice and prescription document holds at least one record: a deleted one is
+        // refused before anything of it is staged.
+        if book.isDeleted(o.sha256, source: file.source) {
+            p.deleted = true
+            return PreparedOutcome(prepared: .success(p), sha256: o.sha256, key: key)
+        }
+        let spool = context.spool
         switch doc {
         case .checkup(let c):
-            p.results = c.results.count
-            p.records = [(0, RecordRows.checkup(c, person: person, source: file.source, file: job.display, items: items,
-                                                grading: grader.map { ($0, directory.sex(of: person)) }, tally: &p.grades))]
+            let format = context.reader.checkupFormat
+            p.results = format.results.count
+            let r = RecordRows.checkup(c, results: format.results, arena: format.arena, person: person, source: file.source, file: job.display,
+                                       items: items, grading: grader.map { ($0, directory.sex(of: person)) }, tally: &context.tally,
+                                       head: &context.head, body: &context.body)
+            spool.put(kind: 0, table: 0, document: job.index, record: 0, rows: context.head)
+            spool.put(kind: 0, table: 1, document: job.index, record: 0, rows: context.body)
+            p.records = [r]
         case .costNotices(let n):
-            p.records = RecordRows.costNotices(n, person: person, source: file.source, file: job.display).map { (1, $0) }
+            RecordRows.costNotices(n, person: person, source: file.source, file: job.display, rows: &context.head) { r, rows in
+                spool.put(kind: 1, table: 0, document: job.index, record: p.records.count, rows: rows)
+                p.records.append(r)
+            }
         case .prescriptions(let rx):
-            p.records = RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display).map { (2, $0) }
+            RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display, rows: &context.head) { r, rows in
+                spool.put(kind: 2, table: 0, document: job.index, record: p.records.count, rows: rows)
+                p.records.append(r)
+            }
         case .transferIndex: break
         }
         return PreparedOutcome(prepared: .success(p), sha256: o.sha256, key: key)
     }
 
-    /// Reads one document on a worker thread.
+    /// Reads one document on a worker thread. A document is accepted only from a file that is still
+    /// as it was listed and as it was opened (`InputFile`); one rejected for what was read stays
+    /// rejected (it is not what was sent either way; a pipeline leaves a file that changed after
+    /// it was hashed in the inbox). A plain XML file given up on part-way is read to its end, so the
+    /// manifest carries the whole file's SHA-256.
     static func read(_ job: DocumentJob, files: [ImportFile], reader: HealthDocumentReader) -> Outcome {
+        read(job, reader: reader)
+    }
+
+    static func read(_ job: DocumentJob, reader: HealthDocumentReader) -> Outcome {
         if let refused = job.refused { return Outcome(result: .failure(refused), sha256: nil) }
-        let file = files[job.file]
+        let file = job.file
         do {
             let upload = file.source == .memberUpload
             let tooLarge = DocumentProblem(.uploadTooLarge, "the document is larger than 10 MB once decompressed; a member upload may be at most 10 MB")
             func limited(_ s: ByteSource) -> ByteSource {
                 upload ? LimitedByteSource(s, limit: ImportExpansion.uploadLimit, problem: tooLarge) : s
             }
+            /// The file still as listed, once a document from it was read.
+            func unchangedSinceListing() throws {
+                if let listed = file.identity { try InputFile.checkUnchanged(path: file.path, since: listed) }
+            }
             switch file.container {
             case .xml:
-                let src = HashingByteSource(try FileByteSource(path: file.path))
-                let r = reader.read(limited(src))
-                return Outcome(result: r, sha256: src.digest.finalizeHex())
+                let plain = try FileByteSource(path: file.path)
+                let src = HashingByteSource(plain)
+                let r = try reader.document(from: limited(src))
+                if case .failure = r { try src.drain() } else {
+                    try plain.checkUnchanged()
+                    try unchangedSinceListing()
+                }
+                return Outcome(result: r, sha256: src.digest.finalizeHex(), bytes: src.bytes)
             case .gzip:
                 // Every document is hashed as read (decompressed), for the deletion tombstones.
                 let src = HashingByteSource(try GzipByteSource(path: file.path, maxBytes: ImportExpansion.maxDecompressed))
-                let r = reader.read(limited(src))
+                let r = try reader.document(from: limited(src))
+                if case .success = r { try unchangedSinceListing() }
                 return Outcome(result: r, sha256: src.digest.finalizeHex())
             case .zip(let archive):
                 let src = HashingByteSource(try archive.open(job.entry!))
-                let r = reader.read(limited(src))
+                let r = try reader.document(from: limited(src))
+                if case .success = r { try unchangedSinceListing() }
                 return Outcome(result: r, sha256: src.digest.finalizeHex())
             }
         } catch let e as KenpoError {
+            if case .io = e { return Outcome(result: .failure(DocumentProblem(.archiveEntryRefused, e.description)), sha256: nil, failure: e) }
             return Outcome(result: .failure(DocumentProblem(.archiveEntryRefused, e.description)), sha256: nil)
+        } catch let p as DocumentProblem {
+            return Outcome(result: .failure(p), sha256: nil)
         } catch {
             return Outcome(result: .failure(DocumentProblem(.malformedXML, "\(error)")), sha256: nil)
         }

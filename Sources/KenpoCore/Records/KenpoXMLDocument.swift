@@ -7,7 +7,7 @@ public class KenpoXMLDocument {
     let parser: XMLStreamParser
     /// Local names of the open elements in the format's namespace, root first.
     var path: [String] = []
-    var text = TextCollector()
+    var text: TextCollector
     var subject = DocumentSubject()
     var subjectSeen = false
     var problem: DocumentProblem?
@@ -15,6 +15,7 @@ public class KenpoXMLDocument {
 
     init(parser: XMLStreamParser, namespace: String) {
         self.parser = parser
+        text = TextCollector(parser: parser)
         namespaceBytes = Array(namespace.utf8)
     }
 

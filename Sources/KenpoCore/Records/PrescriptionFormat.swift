@@ -83,7 +83,12 @@ public final class PrescriptionFormat: KenpoXMLDocument, HealthDocumentFormat {
 /// Decimal text as lab values and doses are given: digits with at most one point, optional sign.
 enum DecimalText {
     static func isDecimal(_ s: String) -> Bool {
-        var u = Substring(s).utf8[...]
+        var s = s
+        return s.withUTF8 { isDecimal(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func isDecimal(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var u = bytes[...]
         if u.first == 0x2D || u.first == 0x2B { u = u.dropFirst() }
         guard !u.isEmpty else { return false }
         var points = 0, digits = 0

@@ -55,65 +55,246 @@ public struct RecordKind: Sendable {
     public static let all: [RecordKind] = [.checkup, .costNotice, .prescription]
 }
 
-/// One record ready to store: its id, owner, content hash and rows per table (without the content
-/// hash and source columns filled: `RecordRows` fills them).
-struct StagedRecord {
+/// One record as the stager keeps it: its identity, owner, content hash and document date. Its
+/// rows are already encoded (`RecordRows`) in the worker's spool (`RecordRowSpool`).
+struct StagedKey {
+    /// Index into `RecordKind.all`.
+    var kind: Int
     var id: UInt64
     var person: UInt64
     var content: UInt64
-    var source: RecordSource
     var documentDate: String
-    var rows: [[[String]]]   // per table, rows of fields
+}
+
+/// Rows encoded as CSV bytes exactly as `CSVWriter` writes them (CRLF, quotes only where needed),
+/// built field by field into one reused buffer.
+struct RowEncoder {
+    var bytes: [UInt8] = []
+    private(set) var rows = 0
+    private var first = true
+
+    init() { bytes.reserveCapacity(16 * 1024) }
+
+    mutating func reset() { bytes.removeAll(keepingCapacity: true); rows = 0; first = true }
+
+    @inline(__always)
+    mutating func field(_ b: UnsafeRawBufferPointer) {
+        if first { first = false } else { bytes.append(0x2C) }
+        CSVWriter.appendQuoted(b, to: &bytes)
+    }
+
+    @inline(__always)
+    mutating func field(_ s: String) {
+        var s = s
+        s.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A field known to need no quoting (hex ids, numbers).
+    @inline(__always)
+    mutating func plainField(_ b: UnsafeRawBufferPointer) {
+        if first { first = false } else { bytes.append(0x2C) }
+        bytes.append(contentsOf: b)
+    }
+
+    mutating func number(_ n: Int) {
+        if first { first = false } else { bytes.append(0x2C) }
+        if n >= 0 && n < 10 { bytes.append(0x30 + UInt8(n)); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let negative = n < 0
+        var v = n.magnitude
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[19 - count] = 0x30 + UInt8(v % 10); v /= 10; count += 1 } while v > 0
+            if negative { bytes.append(0x2D) }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[(20 - count)...]))
+        }
+    }
+
+    mutating func emptyFields(_ n: Int) {
+        for _ in 0..<n { if first { first = false } else { bytes.append(0x2C) } }
+    }
+
+    mutating func endRow() {
+        bytes.append(0x0D); bytes.append(0x0A)
+        rows += 1
+        first = true
+    }
+}
+
+/// The 16 lower-case hex digits of an id, as `StableHash.hex` writes them.
+@inline(__always)
+func withHex<R>(_ v: UInt64, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    var out: (UInt64, UInt64) = (0, 0)
+    return withUnsafeMutableBytes(of: &out) { b in
+        for i in 0..<16 {
+            let nibble = UInt8((v >> UInt64(60 - 4 * i)) & 0xF)
+            b[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        }
+        return body(UnsafeRawBufferPointer(b))
+    }
+}
+
+extension StableHash.Builder {
+    /// `add` for bytes (the same value as adding the String of these UTF-8 bytes).
+    @inline(__always)
+    mutating func add(bytes b: UnsafeRawBufferPointer) {
+        if first { first = false } else { h = (h ^ 0x1F) &* 0x100_0000_01b3 }
+        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+    }
+}
+
+/// The checkup item master looked up by a document's raw item code (no String made per result).
+final class CheckupItemIndex: @unchecked Sendable {
+    struct Entry {
+        var code: [UInt8]
+        var name: String
+        var analyte: String
+        var reading: String
+    }
+    let entries: [Entry]
+    private let byHash: [UInt64: [Int32]]
+    /// The blood-draw timing item (9N141), when the master has it.
+    let drawTiming: Int32?
+
+    init(_ items: CheckupItems) {
+        var entries: [Entry] = []
+        var byHash: [UInt64: [Int32]] = [:]
+        for (code, item) in items.items.sorted(by: { $0.key < $1.key }) {
+            let bytes = Array(code.utf8)
+            byHash[Self.hash(bytes), default: []].append(Int32(entries.count))
+            entries.append(Entry(code: bytes, name: item.name, analyte: item.analyte, reading: item.reading))
+        }
+        self.entries = entries
+        self.byHash = byHash
+        drawTiming = entries.firstIndex { $0.code == Array(Grader.drawTimingItem.utf8) }.map(Int32.init)
+    }
+
+    static func hash<C: Collection>(_ b: C) -> UInt64 where C.Element == UInt8 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    /// The item with this code, or nil.
+    func find(_ code: UnsafeRawBufferPointer) -> Int32? {
+        guard let candidates = byHash[Self.hash(code)] else { return nil }
+        for i in candidates where entries[Int(i)].code.withUnsafeBytes({ $0.elementsEqual(code) }) { return i }
+        return nil
+    }
 }
 
 /// Turns documents into records: ids by identity (person + what the record is about), content
-/// hashes over everything a member sees, so the same record arriving twice is recognised.
+/// hashes over everything a member sees, so the same record arriving twice is recognised. Rows are
+/// encoded straight into bytes (`RowEncoder`): the same bytes the String rows made before.
 enum RecordRows {
-    /// `grading`: the grader and the person's sex; the grade columns stay empty without one.
-    static func checkup(_ d: CheckupDocument, person: UInt64, source: RecordSource, file: String, items: CheckupItems,
-                        grading: (Grader, GradingSex)? = nil, tally: inout GradeTally) -> StagedRecord {
-        let pid = StableHash.hex(person)
+    /// The rows of one checkup (`head`: checkups.csv, `body`: checkup_results.csv) from a document
+    /// read in import mode (`CheckupDocumentFormat.compact`). `grading`: the grader and the person's
+    /// sex; the grade columns stay empty without one.
+    static func checkup(_ d: CheckupDocument, results: [CompactResult], arena: [UInt8], person: UInt64, source: RecordSource, file: String,
+                        items: CheckupItemIndex, grading: (Grader, GradingSex)?, tally: inout GradeTally,
+                        head: inout RowEncoder, body: inout RowEncoder) -> StagedKey {
         let date = Self.isoDate(d.checkupDate)
-        let id = StableHash.of("checkup", pid, date, d.institutionNumber)
-        let cid = StableHash.hex(id)
+        let id = withHex(person) { pid in
+            var h = StableHash.Builder("checkup")
+            h.add(bytes: pid); h.add(date); h.add(d.institutionNumber)
+            return h.value
+        }
         var content = StableHash.Builder("checkup-content")
         content.add(date); content.add(d.institutionNumber); content.add(d.institutionName)
-        var results: [[String]] = []
-        results.reserveCapacity(d.results.count)
-        // Grades are not content: a regrade changes them without making the record a new version.
-        let grades = grading.map { g, sex in g.grade(d.results.map(GradingInput.init), sex: sex) }
-        for (i, r) in d.results.enumerated() {
-            let item = items[r.itemCode]
-            var row = [cid, pid, String(i + 1), r.itemCode, item?.name ?? "", item?.analyte ?? "", r.valueType.rawValue,
-                       r.valueText, Self.numeric(r), r.unit, r.codedValue, r.codeSystem, r.interpretation, r.outOfRange,
-                       r.referenceLow, r.referenceHigh, r.groupCode, r.nullFlavor]
-            if let g = grades?[i] { row += g.columns; tally.add(g) } else { row += ["", "", "", "", ""] }
-            for f in row[3...17] { content.add(f) }
-            results.append(row)
+        // Items looked up once per result; grades are not content (a regrade changes them without
+        // making the record a new version).
+        var itemOf = [Int32](repeating: -1, count: results.count)
+        var grades: [GradeOutcome?] = Array(repeating: nil, count: results.count)
+        arena.withUnsafeBytes { a in
+            func b(_ r: ByteRange) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: a[Int(r.start)..<Int(r.end)]) }
+            func s(_ r: ByteRange) -> String { String(decoding: b(r), as: UTF8.self) }
+            for (i, r) in results.enumerated() { itemOf[i] = items.find(b(r.itemCode)) ?? -1 }
+            if let (grader, sex) = grading {
+                var timing: Grader.Timing? = nil
+                if let t = items.drawTiming,
+                   let i = results.indices.first(where: { itemOf[$0] == t && (results[$0].valueType == .cd || results[$0].valueType == .co) }) {
+                    timing = Grader.timing(code: s(results[i].codedValue))
+                }
+                var gradable: [Int] = []
+                var values: [Grader.Value] = []
+                for (i, r) in results.enumerated() where itemOf[i] >= 0 && !items.entries[Int(itemOf[i])].analyte.isEmpty {
+                    let e = items.entries[Int(itemOf[i])]
+                    let system = b(r.codeSystem)
+                    gradable.append(i)
+                    values.append(Grader.Value(analyte: e.analyte, reading: e.reading, valueType: r.valueType.rawValue, valueText: s(r.valueText),
+                                               unit: s(r.unit), codedValue: s(r.codedValue),
+                                               urineSystem: system.isEmpty || system.elementsEqual(Grader.urineLevelSystem.utf8), outOfRange: s(r.outOfRange)))
+                }
+                for (i, g) in zip(gradable, grader.grade(values, timing: timing, sex: sex)) {
+                    grades[i] = g
+                    tally.add(g)
+                }
+            }
         }
-        let hash = StableHash.hex(content.value)
-        let head = [cid, pid, date, d.institutionNumber, d.institutionName, Self.isoDate(d.documentDate),
-                    String(d.results.count), hash, source.rawValue, file]
-        return StagedRecord(id: id, person: person, content: content.value, source: source,
-                            documentDate: Self.isoDate(d.documentDate), rows: [[head], results])
+        body.reset()
+        withHex(id) { cid in
+            withHex(person) { pid in
+                arena.withUnsafeBytes { a in
+                    func b(_ r: ByteRange) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: a[Int(r.start)..<Int(r.end)]) }
+                    for (i, r) in results.enumerated() {
+                        let item = itemOf[i] >= 0 ? items.entries[Int(itemOf[i])] : nil
+                        body.plainField(cid); body.plainField(pid); body.number(i + 1)
+                        // Fields 3…17 are the content.
+                        let code = b(r.itemCode)
+                        body.field(code); content.add(bytes: code)
+                        let name = item?.name ?? "", analyte = item?.analyte ?? ""
+                        body.field(name); content.add(name)
+                        body.field(analyte); content.add(analyte)
+                        let type = r.valueType.rawValue
+                        body.field(type); content.add(type)
+                        let text = b(r.valueText)
+                        body.field(text); content.add(bytes: text)
+                        Self.numeric(r.valueType, text) { n in body.field(n); content.add(bytes: n) }
+                        func put(_ f: ByteRange) { let v = b(f); body.field(v); content.add(bytes: v) }
+                        put(r.unit); put(r.codedValue); put(r.codeSystem); put(r.interpretation); put(r.outOfRange)
+                        put(r.referenceLow); put(r.referenceHigh); put(r.groupCode); put(r.nullFlavor)
+                        if let g = grades[i] {
+                            body.field(g.grade); body.field(g.table); body.field(g.mhlwFlag); body.field(g.gradedValue); body.field(g.note)
+                        } else {
+                            body.emptyFields(5)
+                        }
+                        body.endRow()
+                    }
+                }
+                head.reset()
+                head.plainField(cid); head.plainField(pid); head.field(date); head.field(d.institutionNumber); head.field(d.institutionName)
+                head.field(Self.isoDate(d.documentDate)); head.number(results.count)
+                withHex(content.value) { head.plainField($0) }
+                head.field(source.rawValue); head.field(file)
+                head.endRow()
+            }
+        }
+        return StagedKey(kind: 0, id: id, person: person, content: content.value, documentDate: Self.isoDate(d.documentDate))
     }
 
-    static func costNotices(_ d: CostNoticeDocument, person: UInt64, source: RecordSource, file: String) -> [StagedRecord] {
+    /// One record per notice; `emit` gets each record's key and its row (cost_notices.csv).
+    static func costNotices(_ d: CostNoticeDocument, person: UInt64, source: RecordSource, file: String,
+                            rows: inout RowEncoder, emit: (StagedKey, inout RowEncoder) -> Void) {
         let pid = StableHash.hex(person)
-        return d.notices.map { n in
+        for n in d.notices {
             let id = StableHash.of("cost-notice", pid, n.month, n.category, n.institution)
             let fields = [n.month, n.category, String(n.days), n.institution, String(n.totalCost),
                           String(n.insurerPaid), String(n.publicPaid), String(n.counterPaid)]
             var c = StableHash.Builder("notice-content")
             for f in fields { c.add(f) }
-            let row = [StableHash.hex(id), pid] + fields + [StableHash.hex(c.value), source.rawValue, file]
-            return StagedRecord(id: id, person: person, content: c.value, source: source, documentDate: "", rows: [[row]])
+            rows.reset()
+            for f in [StableHash.hex(id), pid] + fields + [StableHash.hex(c.value), source.rawValue, file] { rows.field(f) }
+            rows.endRow()
+            emit(StagedKey(kind: 1, id: id, person: person, content: c.value, documentDate: ""), &rows)
         }
     }
 
-    static func prescriptions(_ d: PrescriptionDocument, person: UInt64, source: RecordSource, file: String) -> [StagedRecord] {
+    /// One record per dispensing, one row per drug (prescriptions.csv).
+    static func prescriptions(_ d: PrescriptionDocument, person: UInt64, source: RecordSource, file: String,
+                              rows: inout RowEncoder, emit: (StagedKey, inout RowEncoder) -> Void) {
         let pid = StableHash.hex(person)
-        return d.dispensings.map { disp in
+        for disp in d.dispensings {
             let id = StableHash.of("dispensing", pid, disp.date, disp.institution, disp.pharmacy)
             var c = StableHash.Builder("dispensing-content")
             c.add(disp.date); c.add(disp.institution); c.add(disp.pharmacy)
@@ -124,8 +305,13 @@ enum RecordRows {
                 drugRows.append([disp.date, disp.institution, disp.pharmacy, String(i + 1)] + f)
             }
             let hash = StableHash.hex(c.value)
-            let rows = drugRows.map { [StableHash.hex(id), pid] + $0 + [hash, source.rawValue, file] }
-            return StagedRecord(id: id, person: person, content: c.value, source: source, documentDate: "", rows: [rows])
+            let hexID = StableHash.hex(id)
+            rows.reset()
+            for r in drugRows {
+                for f in [hexID, pid] + r + [hash, source.rawValue, file] { rows.field(f) }
+                rows.endRow()
+            }
+            emit(StagedKey(kind: 2, id: id, person: person, content: c.value, documentDate: ""), &rows)
         }
     }
 
@@ -139,11 +325,20 @@ enum RecordRows {
     /// The value as a plain decimal (no sign for positives, no leading zeros), precision kept:
     /// "05.60" → "5.60". Empty for non-numeric results.
     static func numeric(_ r: CheckupResult) -> String {
-        guard r.valueType == .pq, DecimalText.isDecimal(r.valueText) else { return "" }
-        var s = Substring(r.valueText)
-        var negative = false
-        if s.first == "+" { s = s.dropFirst() } else if s.first == "-" { negative = true; s = s.dropFirst() }
-        while s.count > 1, s.first == "0", s.dropFirst().first != "." { s = s.dropFirst() }
-        return (negative ? "-" : "") + s
+        var t = r.valueText
+        return t.withUTF8 { numeric(r.valueType, UnsafeRawBufferPointer($0)) { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// The same over the value's bytes, handed to `body`.
+    static func numeric<R>(_ type: CheckupResult.ValueType, _ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        guard type == .pq, DecimalText.isDecimal(text) else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        var lo = 0
+        let negative = text[0] == 0x2D
+        if text[0] == 0x2B || negative { lo = 1 }
+        while text.count - lo > 1, text[lo] == 0x30, text[lo + 1] != 0x2E { lo += 1 }
+        guard negative else { return body(UnsafeRawBufferPointer(rebasing: text[lo...])) }
+        if lo == 1 { return body(text) }
+        let signed = [0x2D] + Array(text[lo...])
+        return signed.withUnsafeBytes(body)
     }
 }

@@ -49,6 +49,18 @@ public struct XMLAttributes {
         return nil
     }
 
+    /// The length in bytes of the longest value (refused above `TextCollector.maxBytes` before any
+    /// is made a String).
+    public var longestValue: Int {
+        guard let base else { return 0 }
+        var longest = 0
+        for i in 0..<count {
+            guard let begin = base[i * 5 + 3], let end = base[i * 5 + 4] else { continue }
+            longest = max(longest, end - begin)
+        }
+        return longest
+    }
+
     public func string(_ localName: StaticString) -> String? {
         bytes(localName).map { String(decoding: $0, as: UTF8.self) }
     }
@@ -123,9 +135,23 @@ public final class XMLStreamParser {
         }
         var total = 0
         var n = try source.read(into: buffer)
+        // The declaration is sniffed from the first 256 bytes however the source splits its reads
+        // (a gzip member or ZIP entry may hand out a few bytes first).
+        while n > 0 && n < 256 {
+            let more = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+            if more == 0 { break }
+            n += more
+        }
         total += n
         guard n > 0 else { throw XMLParseFailure(reason: .malformedXML, line: 1, message: "the file is empty") }
-        let forceCP932 = Self.declaresShiftJIS(UnsafeRawBufferPointer(rebasing: buffer[0..<min(n, 256)]))
+        let head = UnsafeRawBufferPointer(rebasing: buffer[0..<min(n, 256)])
+        let forceCP932 = Self.declaresShiftJIS(head)
+        // A name glibc's iconv does not know would reach libxml2's ICU fallback, which matches names
+        // loosely ("U-TF8") and fails on a character split between two reads: the same document
+        // would be read or refused depending on where the 64 KB reads fall. Refused outright.
+        if !forceCP932, let declared = Self.declaredEncoding(head), !Self.iconvKnows(declared) {
+            throw XMLParseFailure(reason: .malformedXML, line: 1, message: "the XML declaration names the encoding '\(declared)', which is not a character set kenpo reads; declare UTF-8 or Shift_JIS")
+        }
         let me = Unmanaged.passUnretained(self).toOpaque()
         let name = source.displayName
         ctxt = name.withCString { fname in
@@ -177,13 +203,26 @@ public final class XMLStreamParser {
 
     /// True when the XML declaration in `head` names Shift_JIS or one of its aliases.
     static func declaresShiftJIS(_ head: UnsafeRawBufferPointer) -> Bool {
-        var s = String(decoding: head, as: UTF8.self)
-        guard s.hasPrefix("<?xml") else { return false }
-        if let end = s.range(of: "?>") { s = String(s[..<end.lowerBound]) }
-        guard let r = s.range(of: "encoding") else { return false }
-        let rest = s[r.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "'" }
-        let enc = rest.prefix { $0 != "\"" && $0 != "'" && $0 != " " }.lowercased()
+        guard let enc = declaredEncoding(head) else { return false }
         return ["shift_jis", "shift-jis", "sjis", "x-sjis", "windows-31j", "cp932", "ms_kanji", "csshiftjis"].contains(enc)
+    }
+
+    /// Whether glibc's iconv converts from the encoding `name` (what libxml2 tries before ICU).
+    static func iconvKnows(_ name: String) -> Bool {
+        let cd = iconv_open("UTF-8", name)
+        if cd == iconv_t(bitPattern: -1) { return false }
+        iconv_close(cd)
+        return true
+    }
+
+    /// The encoding named by the XML declaration in `head`, lower-cased; nil when there is none.
+    static func declaredEncoding(_ head: UnsafeRawBufferPointer) -> String? {
+        var s = String(decoding: head, as: UTF8.self)
+        guard s.hasPrefix("<?xml") else { return nil }
+        if let end = s.range(of: "?>") { s = String(s[..<end.lowerBound]) }
+        guard let r = s.range(of: "encoding") else { return nil }
+        let rest = s[r.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "=" || $0 == "\"" || $0 == "'" }
+        return rest.prefix { $0 != "\"" && $0 != "'" && $0 != " " }.lowercased()
     }
 }
 

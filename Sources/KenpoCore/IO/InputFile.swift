@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What identifies one state of a file: the file itself (device, inode), its size and its last
+/// modification. Two equal identities taken before and after a read mean nothing changed in between.
+public struct FileIdentity: Equatable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int
+    public var modifiedSeconds: Int
+    public var modifiedNanoseconds: Int
+
+    public init(_ st: stat) {
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int(st.st_size)
+        modifiedSeconds = Int(st.st_mtim.tv_sec)
+        modifiedNanoseconds = Int(st.st_mtim.tv_nsec)
+    }
+}
+
+/// How kenpo opens every file it reads as an input (rosters, mailing lists, requests, health
+/// documents): only a regular file is read, and its open can never block.
+///
+/// - **Not a regular file.** `open(2)` of a FIFO waits until something writes to it — forever, for
+///   a FIFO left in an inbox. Inputs are opened with `O_NONBLOCK` (a FIFO then opens at once) and
+///   checked with `fstat`: a FIFO, device, socket or folder is refused, naming the path.
+/// - **Changed while read.** A roster is a full snapshot: if it grows or shrinks while kenpo reads it
+///   (a hand-off still being copied in), what was read is not the roster. The file's identity is taken
+///   when it is opened; `checkUnchanged` compares it, and the bytes read, with the file at the end.
+public enum InputFile {
+    /// Opens `path` for reading: a descriptor in blocking mode and the file's identity.
+    public static func open(_ path: String) throws -> (fd: Int32, identity: FileIdentity) {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            throw KenpoError.io(path: path, message: "cannot open for reading: \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let m = String(cString: strerror(errno))
+            close(fd)
+            throw KenpoError.io(path: path, message: "cannot stat: \(m)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw notRegular(path, mode: st.st_mode)
+        }
+        // Regular files never block; clear the flag so reads behave as usual.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return (fd, FileIdentity(st))
+    }
+
+    /// The identity of the regular file at `path` (following links), without opening it.
+    public static func identity(of path: String) throws -> FileIdentity {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw KenpoError.io(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw notRegular(path, mode: st.st_mode) }
+        return FileIdentity(st)
+    }
+
+    /// True for a regular file (or a link to one).
+    public static func isRegular(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// The error for a path that is not a regular file.
+    public static func notRegular(_ path: String, mode: mode_t) -> KenpoError {
+        .io(path: path, message: "not a regular file (\(kind(mode))): kenpo reads inputs only from plain files; remove it from the inbox or put the file itself there")
+    }
+
+    /// Throws when the file behind `fd` is not as it was when opened (`since`) or is not `bytesRead`
+    /// bytes long: it grew, shrank or was rewritten while it was read.
+    public static func checkUnchanged(_ fd: Int32, path: String, since: FileIdentity, bytesRead: Int) throws {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw KenpoError.io(path: path, message: "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        try check(FileIdentity(st), path: path, since: since, bytesRead: bytesRead)
+    }
+
+    /// The same check against the file now at `path` (a document read through another descriptor).
+    public static func checkUnchanged(path: String, since: FileIdentity, bytesRead: Int? = nil) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw KenpoError.io(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        try check(FileIdentity(st), path: path, since: since, bytesRead: bytesRead)
+    }
+
+    static func check(_ now: FileIdentity, path: String, since: FileIdentity, bytesRead: Int?) throws {
+        if now == since && (bytesRead.map { $0 == now.size } ?? true) { return }
+        var what = "\(since.size) bytes when kenpo opened it, \(now.size) bytes now"
+        if let n = bytesRead { what += ", \(n) bytes read" }
+        if now.size == since.size && now != since { what += "; rewritten in place" }
+        throw KenpoError.io(path: path, message: "the file changed while it was read (\(what)); nothing of it was applied. "
+                            + "Was it still being copied in? Run again once the file is complete (deliver files by renaming them into the inbox)")
+    }
+
+    static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        case S_IFDIR: return "a folder"
+        case S_IFLNK: return "a symbolic link"
+        default: return "not a plain file"
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import KenpoCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A temporary folder removed when the test ends.
+final class ScratchFolder {
+    let path = NSTemporaryDirectory() + "kenpo-input-\(UUID().uuidString)"
+    init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String, _ text: String) -> String {
+        let p = path + "/" + name
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        return p
+    }
+
+    /// A FIFO nobody ever writes to: opening it for reading the usual way blocks forever.
+    func fifo(_ name: String) throws -> String {
+        let p = path + "/" + name
+        try #require(mkfifo(p, 0o600) == 0)
+        return p
+    }
+
+    func append(_ path: String, _ text: String) { write(path, text, flags: O_WRONLY | O_APPEND) }
+
+    /// Writes `text` over the start of the file, in place (same inode; no truncation).
+    func overwrite(_ path: String, _ text: String) { write(path, text, flags: O_WRONLY) }
+
+    private func write(_ path: String, _ text: String, flags: Int32) {
+        let fd = open(path, flags)
+        _ = Array(text.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+}
+
+/// The message of the KenpoError `body` throws, or nil (a test fails on anything else).
+func kenpoErrorMessage(_ body: () throws -> Void) -> String? {
+    do { try body(); return nil } catch let e as KenpoError { return e.description } catch { return "not a KenpoError: \(error)" }
+}
+
+@Suite struct InputFileTests {
+    /// Every reader of inputs refuses a FIFO by its type, at once (a blocking open would hang the test).
+    @Test(arguments: ["csv", "sha256", "file", "gzip", "zip", "identity"])
+    func aFIFOIsRefusedWithoutBlocking(_ reader: String) throws {
+        let folder = try ScratchFolder()
+        let fifo = try folder.fifo("inbox.csv")
+        let started = Date()
+        let message = kenpoErrorMessage {
+            switch reader {
+            case "csv": _ = try CSVReader(path: fifo)
+            case "sha256": _ = try SHA256Digest.hex(ofFile: fifo)
+            case "file": _ = try FileByteSource(path: fifo)
+            case "gzip": _ = try GzipByteSource(path: fifo, maxBytes: 1 << 20)
+            case "zip": _ = try ZipArchive(path: fifo)
+            default: _ = try InputFile.identity(of: fifo)
+            }
+        }
+        #expect(message?.contains("\(fifo): not a regular file (a FIFO)") == true, "\(message ?? "accepted")")
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func aFolderIsNotARegularFile() throws {
+        let folder = try ScratchFolder()
+        #expect(kenpoErrorMessage { _ = try CSVReader(path: folder.path) }?.contains("not a regular file (a folder)") == true)
+        #expect(InputFile.isRegular(folder.file("a.csv", "x")))
+        #expect(!InputFile.isRegular(folder.path))
+    }
+
+    /// The rule: the file must be the one opened (size, modification time) and every byte of it read.
+    @Test(arguments: [
+        ("unchanged", 0, 0, 0, nil as String?),
+        ("grew", 10, 0, 10, "100 bytes when kenpo opened it, 110 bytes now"),
+        ("shrank", -40, 0, -40, "60 bytes now"),
+        ("rewritten in place", 0, 1, 0, "rewritten in place"),
+        ("grew after the last read", 10, 0, 0, "110 bytes now, 100 bytes read"),
+        ("not read to its end", 0, 0, -1, "99 bytes read"),
+    ])
+    func aChangeWhileReadingIsNoticed(_ name: String, _ grow: Int, _ touch: Int, _ readMore: Int, _ expected: String?) throws {
+        var st = stat()
+        st.st_size = 100
+        st.st_mtim.tv_sec = 1_700_000_000
+        let before = FileIdentity(st)
+        var now = before
+        now.size += grow
+        now.modifiedNanoseconds += touch + (grow != 0 ? 1 : 0)
+        let message = kenpoErrorMessage { try InputFile.check(now, path: "r.csv", since: before, bytesRead: 100 + readMore) }
+        if let expected {
+            #expect(message?.contains("r.csv: the file changed while it was read") == true, "\(name): \(message ?? "passed")")
+            #expect(message?.contains(expected) == true, "\(name): \(message ?? "passed")")
+        } else {
+            #expect(message == nil, "\(name): \(message ?? "")")
+        }
+    }
+
+    @Test func hashingAFileThatDoesNotExistNamesIt() throws {
+        let folder = try ScratchFolder()
+        let message = kenpoErrorMessage { _ = try SHA256Digest.hex(ofFile: folder.path + "/gone.csv") }
+        #expect(message?.contains("gone.csv: cannot open for reading: No such file") == true, "\(message ?? "accepted")")
+    }
+}
