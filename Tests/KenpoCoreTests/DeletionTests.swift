@@ -290,4 +290,90 @@ struct DeletionTests {
             "\(e)".contains("p.pipeline:4") && "\(e)".contains("days")
         }
     }
+
+    // MARK: the archive
+
+    /// Retention removes archive/<date>/ folders older than the window, by the date in their name;
+    /// what is not named by a date is kept.
+    @Test func retentionRemovesArchiveDateFoldersOlderThanTheRetentionDays() throws {
+        let root = tempRoot()
+        defer { FileSystem.removeTree(root) }
+        for name in ["2026-10-21", "2026-10-22", "2026-11-21", "notes"] {
+            try FileSystem.makeDirectory(root + "/archive/" + name + "/r1")
+            try FileSystem.writeAtomically(Array("x".utf8), to: root + "/archive/" + name + "/r1/roster.csv")
+        }
+        let removed = ArchivePurge.prune(folder: root + "/archive", retentionDays: 30, runDate: date("2026-11-21"))
+        #expect(removed == ["2026-10-21"])
+        #expect(FileSystem.listDirectory(root + "/archive").sorted() == ["2026-10-22", "2026-11-21", "notes"])
+        #expect(ArchivePurge.prune(folder: root + "/archive", retentionDays: 0, runDate: date("2026-11-21")) == ["2026-10-22"])
+        #expect(ArchivePurge.prune(folder: root + "/no-archive", retentionDays: 0, runDate: date("2026-11-21")).isEmpty)
+    }
+
+    /// A deletion removes the member's own archived documents — uploads by their folder, Mynaportal
+    /// pulls (plain or gzip) by their document's hash — and nothing of anyone else's nor any insurer file.
+    @Test func aDeletionRemovesTheMembersArchivedDocumentsOnly() throws {
+        let root = tempRoot()
+        defer { FileSystem.removeTree(root) }
+        let archive = root + "/archive/2026-11-20/r1"
+        var committed: [[String]] = []
+        var documents: [(sha256: String, person: UInt64)] = []
+        /// Writes `bytes` as an archived input committed from `path` (below root); returns its archived path.
+        func archived(_ path: String, _ bytes: [UInt8]) throws -> String {
+            let dest = archive + "/" + path
+            try FileSystem.makeDirectory((dest as NSString).deletingLastPathComponent)
+            try FileSystem.writeAtomically(bytes, to: dest)
+            committed.append([SHA256Digest.hex(of: bytes), String(bytes.count), root + "/" + path, "import", "r1", "2026-11-20", dest])
+            return dest
+        }
+        let upload = try archived("inbox/import/\(Self.p)/upload.xml", Array("<p/>".utf8))
+        let otherUpload = try archived("inbox/import/\(Self.q)/upload.xml", Array("<q/>".utf8))
+        let pull = try archived("inbox/mynaportal/p-notices.xml", Array("<notices p/>".utf8))
+        documents.append((SHA256Digest.hex(of: Array("<notices p/>".utf8)), StableHash.parseHex(Self.p)!))
+        let gzPath = root + "/p-checkup.xml.gz"
+        try FileSystem.makeDirectory(root)
+        let gz = try GzipWriter(path: gzPath)
+        try gz.write(Array("<checkup p/>".utf8))
+        _ = try gz.finish()
+        let gzPull = try archived("inbox/mynaportal/p-checkup.xml.gz", [UInt8](try Data(contentsOf: URL(fileURLWithPath: gzPath))))
+        documents.append((SHA256Digest.hex(of: Array("<checkup p/>".utf8)), StableHash.parseHex(Self.p)!))
+        let otherPull = try archived("inbox/mynaportal/q-notices.xml", Array("<notices q/>".utf8))
+        // An insurer's file with the very bytes of p's document: an insurer's file is never touched.
+        let insurer = try archived("inbox/insurer/checkups.xml", Array("<notices p/>".utf8))
+        let ledger = root + "/committed_inputs.csv"
+        try write(ledger, header: PipelineRun.committedHeader, committed)
+
+        let removed = try ArchivePurge.removeMemberDocuments(committedInputs: ledger, persons: [StableHash.parseHex(Self.p)!], documents: documents)
+        #expect(Set(removed.map(\.path)) == [upload, pull, gzPull])
+        #expect(removed.allSatisfy { $0.person == StableHash.parseHex(Self.p)! })
+        for kept in [otherUpload, otherPull, insurer] { #expect(FileSystem.exists(kept), "\(kept)") }
+        for gone in [upload, pull, gzPull] { #expect(!FileSystem.exists(gone), "\(gone)") }
+        // Run again: nothing left to remove, no error for the files already gone.
+        #expect(try ArchivePurge.removeMemberDocuments(committedInputs: ledger, persons: [StableHash.parseHex(Self.p)!], documents: documents).isEmpty)
+    }
+
+    /// `kenpo run` moves its inputs to the archive after the commit, so a document the same run
+    /// imported and then deleted is removed after the move, by that run's tombstones only (an earlier
+    /// deletion's person may have sent new documents since).
+    @Test func aRunRemovesTheArchivedDocumentsItsOwnDeletionTombstoned() throws {
+        let root = tempRoot()
+        defer { FileSystem.removeTree(root) }
+        try FileSystem.makeDirectory(root + "/state")
+        var committed: [[String]] = []
+        func archived(_ name: String, _ text: String) throws -> String {
+            let dest = root + "/archive/2026-11-21/r2/inbox/mynaportal/" + name
+            try FileSystem.makeDirectory((dest as NSString).deletingLastPathComponent)
+            try FileSystem.writeAtomically(Array(text.utf8), to: dest)
+            committed.append([SHA256Digest.hex(of: text), String(text.utf8.count), root + "/inbox/mynaportal/" + name, "import", "r2", "2026-11-21", dest])
+            return dest
+        }
+        let tonight = try archived("p.xml", "<p/>"), earlier = try archived("q.xml", "<q/>")
+        try write(root + "/state/" + PipelineRun.committedInputsFile, header: PipelineRun.committedHeader, committed)
+        try write(root + "/state/" + DocumentLedger.tombstoneFile, header: DocumentLedger.tombstoneHeader, [
+            [SHA256Digest.hex(of: "<p/>"), Self.p, "DEL-2", "r2"],
+            [SHA256Digest.hex(of: "<q/>"), Self.q, "DEL-1", "r1"],
+        ])
+        let removed = try ArchivePurge.removeDocumentsDeleted(byRun: "r2", state: root + "/state")
+        #expect(removed == [ArchivePurge.Removed(path: tonight, person: StableHash.parseHex(Self.p)!)])
+        #expect(!FileSystem.exists(tonight) && FileSystem.exists(earlier))
+    }
 }

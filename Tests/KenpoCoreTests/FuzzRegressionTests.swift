@@ -47,7 +47,7 @@ extension FuzzRegressionTests {
     // MARK: profile
 
     private static func profile(_ file: String, _ columns: String) -> String {
-        "[insurer]\nname = fuzz\n[file]\n\(file)\n[columns]\n\(columns)\n"
+        "[insurer]\nname = fuzz\ninsurer_number = 06139992\n[file]\n\(file)\n[columns]\n\(columns)\n"
     }
     private static let requiredByNumber = "insurer_number = 1\nsymbol = 2\nnumber = 3\nkana_name = 4\nbirth_date = 5"
 
@@ -59,7 +59,7 @@ extension FuzzRegressionTests {
             try InsurerProfile.parse(huge, path: "fuzz.profile")
         } throws: { error in
             guard case KenpoError.configuration(_, let line, let message) = error else { return false }
-            return line == 10 && message.contains("from 1 (the first column) to 10000")
+            return line == 11 && message.contains("from 1 (the first column) to 10000")
         }
         let widest = Self.profile("header = no", Self.requiredByNumber.replacingOccurrences(of: "birth_date = 5", with: "birth_date = 10000"))
         #expect(try InsurerProfile.parse(widest, path: "fuzz.profile").columns[.birthDate] == "10000")
@@ -73,7 +73,7 @@ extension FuzzRegressionTests {
             try InsurerProfile.parse(Self.profile(line, Self.requiredByNumber), path: "fuzz.profile")
         } throws: { error in
             guard case KenpoError.configuration(_, let l, let message) = error else { return false }
-            return l == 4 && message.contains("names no style")
+            return l == 5 && message.contains("names no style")
         }
     }
 }

@@ -95,6 +95,77 @@ func kenpoErrorMessage(_ body: () throws -> Void) -> String? {
         }
     }
 
+    /// Every reader of inputs refuses a symbolic link, naming it, and reads nothing of its target
+    /// (O_NOFOLLOW): a link in an inbox must not hand kenpo the member master or the code key.
+    @Test(arguments: ["csv", "sha256", "file", "gzip", "zip", "identity", "dangling"])
+    func aSymbolicLinkIsRefusedAndItsTargetNeverRead(_ reader: String) throws {
+        let folder = try ScratchFolder()
+        let target = folder.file("members.csv", "person_id\n1\n")
+        let link = folder.path + "/inbox.csv"
+        try #require(symlink(reader == "dangling" ? folder.path + "/gone.csv" : target, link) == 0)
+        let message = kenpoErrorMessage {
+            switch reader {
+            case "csv": _ = try CSVReader(path: link)
+            case "sha256": _ = try SHA256Digest.hex(ofFile: link)
+            case "file": _ = try FileByteSource(path: link)
+            case "gzip": _ = try GzipByteSource(path: link, maxBytes: 1 << 20)
+            case "zip": _ = try ZipArchive(path: link)
+            case "identity": _ = try InputFile.identity(of: link)
+            default: _ = try InputFile.open(link)
+            }
+        }
+        #expect(message?.contains("\(link): a symbolic link; kenpo reads only regular files") == true, "\(message ?? "accepted")")
+        #expect(!InputFile.isRegular(link) && InputFile.isSymbolicLink(link) && !InputFile.isSymbolicLink(target))
+        // A folder on the way may be a link (the operator's layout): only the file itself must not be.
+        let linkedFolder = folder.path + "/deployment"
+        try #require(symlink(folder.path, linkedFolder) == 0)
+        #expect(try SHA256Digest.hex(ofFile: linkedFolder + "/members.csv").bytes == 12)
+    }
+
+    /// Configuration files (profile, pipeline, reference and grading tables) must be regular files:
+    /// a FIFO there is refused at once as a configuration error (exit 2) naming it, never read.
+    @Test(arguments: ["profile", "pipeline", "grading table", "checkup items"])
+    func aConfigurationFileThatIsAFIFOIsRefusedWithoutBlocking(_ kind: String) throws {
+        let folder = try ScratchFolder()
+        try FileManager.default.createDirectory(atPath: folder.path + "/pipelines", withIntermediateDirectories: true)
+        let fifo = try folder.fifo("pipelines/x.conf")
+        let started = Date()
+        do {
+            switch kind {
+            case "profile": _ = try InsurerProfile.load(path: fifo)
+            case "pipeline": _ = try PipelineDefinition.load(path: fifo)
+            case "grading table": _ = try GradeBands.load(path: fifo)
+            default: _ = try CheckupItems.load(path: fifo)
+            }
+            Issue.record("\(kind): a FIFO was read")
+        } catch KenpoError.configuration(let path, _, let message) {
+            #expect(path == fifo)
+            #expect(message.contains("is not a regular file (a FIFO)"), "\(message)")
+            #expect(KenpoError.configuration(path: path, line: nil, message: message).exitStatus == .usage)
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+        // A folder of .tsv files is listed without blocking on a FIFO among them.
+        _ = try folder.fifo("pipelines/fifo.tsv")
+        #expect(GradingReference.tables(in: folder.path + "/pipelines").isEmpty)
+    }
+
+    /// `kenpo import` arguments: a link, to a file or to a folder, is bad usage like a FIFO (exit 2).
+    @Test func anImportArgumentThatIsALinkIsBadUsage() throws {
+        let folder = try ScratchFolder()
+        let file = folder.file("doc.xml", "<a/>")
+        try #require(symlink(file, folder.path + "/file-link.xml") == 0)
+        try #require(symlink(folder.path, folder.path + "/folder-link") == 0)
+        #expect(throws: Never.self) { try ImportInput.checkArguments([ImportInput(path: file), ImportInput(path: folder.path)]) }
+        for link in [folder.path + "/file-link.xml", folder.path + "/folder-link"] {
+            do {
+                try ImportInput.checkArguments([ImportInput(path: link)])
+                Issue.record("\(link) accepted")
+            } catch let e as KenpoError {
+                #expect(e.exitStatus == .usage && e.description.contains("\(link): a symbolic link"), "\(e)")
+            }
+        }
+    }
+
     @Test func hashingAFileThatDoesNotExistNamesIt() throws {
         let folder = try ScratchFolder()
         let message = kenpoErrorMessage { _ = try SHA256Digest.hex(ofFile: folder.path + "/gone.csv") }

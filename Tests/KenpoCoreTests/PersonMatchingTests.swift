@@ -6,14 +6,16 @@ import Testing
 struct PersonMatchingTests {
     let profileText: String
     init() {
-        // The test profile without insurer_number and with an optional member reference column.
-        profileText = testProfileText.replacingOccurrences(of: "insurer_number = 06139992\n", with: "")
-            + "\nmember_ref = ref\n"
+        // The test profile with an optional member reference column.
+        profileText = testProfileText + "\nmember_ref = ref\n"
     }
     let header = testHeader + ",ref"
 
-    func runDay(_ data: String, _ rows: [String], date: String) throws -> (members: [[String]], changes: [[String]]) {
-        let profile = try InsurerProfile.parse(profileText, path: "test.profile")
+    /// `profileInsurer: false`: a profile built in code without an insurer number (a profile file
+    /// must name one), to show the stage's own guard.
+    func runDay(_ data: String, _ rows: [String], date: String, profileInsurer: Bool = true) throws -> (members: [[String]], changes: [[String]]) {
+        var profile = try InsurerProfile.parse(profileText, path: "test.profile")
+        if !profileInsurer { profile.insurerNumber = nil }
         let path = NSTemporaryDirectory() + "kenpo-pm-\(UUID().uuidString).csv"
         _ = FileManager.default.createFile(atPath: path, contents: Data(([header] + rows).joined(separator: "\r\n").utf8))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -80,10 +82,10 @@ struct PersonMatchingTests {
         defer { FileSystem.removeTree(data) }
         let a = "06139992,1001,100,00,ﾔﾏﾀﾞ ﾀﾛｳ,山田 太郎,19800102,1,1,2000/04/01,,,,,"
         let b = "06139992,1001,101,00,ﾔﾏﾀﾞ ﾊﾅｺ,山田 花子,19820202,2,1,2000/04/01,,,,,"
-        _ = try runDay(data, [a, b], date: "2026-11-21")
+        _ = try runDay(data, [a, b], date: "2026-11-21", profileInsurer: false)
         // Day 2: b's row has an unquoted comma: too many columns, so it cannot be identified.
         let bBroken = "06139992,1001,101,00,ﾔﾏﾀﾞ ﾊﾅｺ,山田 花子,19820202,2,1,2000/04/01,,,,,extra,x"
-        let day2 = try runDay(data, [a, bBroken], date: "2026-11-22")
+        let day2 = try runDay(data, [a, bBroken], date: "2026-11-22", profileInsurer: false)
         #expect(day2.changes.count == 1, "nobody may be marked as left: \(day2.changes)")
         #expect(day2.members.count == 3)
     }

@@ -176,6 +176,9 @@ struct InsurerProfileTests {
         ("[insurer]\nname = x\n[colums]\n", 3, "unknown section"),
         ("[insurer]\nname = x\ninsurer_number = 06139993\n", 3, "check digit"),
         ("name = x\n", 1, "before any [section]"),
+        // No insurer_number: named at [insurer], saying what to add (a roster must be one insurer's).
+        ("# comment\n[insurer]\nname = x\n[columns]\ninsurer_number = a\nsymbol = b\nnumber = c\nkana_name = d\nbirth_date = e\n", 2,
+         "[insurer] has no insurer_number: add 'insurer_number = NNNNNNNN'"),
     ])
     func malformedProfilesNameTheLine(_ text: String, _ line: Int, _ fragment: String) {
         do {

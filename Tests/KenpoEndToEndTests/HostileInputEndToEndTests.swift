@@ -141,11 +141,12 @@ struct HostileExpectation {
 struct WatchedRun {
     static let memoryLimitKB = 256 * 1024 * sanitizerScale.memory
     static let hardMemoryKB = 2 * 1024 * 1024 * sanitizerScale.memory
-    /// Under AddressSanitizer (`.ci/sanitize` sets KENPO_TEST_SANITIZER=address) kenpo runs several
-    /// times slower, and ASan's shadow memory, redzones and quarantine of freed blocks add to its
-    /// resident memory: the time limit and both memory bounds scale by these factors there, and only
-    /// there (measured: see README, "Sanitizer runs").
-    static let sanitizerScale: (time: Double, memory: Int) = SanitizedRun.sanitizer == nil ? (1, 1) : (4, 3)
+    /// Under AddressSanitizer (`.ci/sanitize` sets KENPO_TEST_SANITIZER=address) kenpo runs slower,
+    /// and ASan's shadow memory, redzones and quarantine of freed blocks add to its resident memory:
+    /// the time limit and both memory bounds scale by these factors there, and only there. Measured
+    /// over the corpus (2026-11-21, debug builds): peak memory 1.9× on average, at most 3.7×
+    /// (38 → 142 MB); time at most 4.7×.
+    static let sanitizerScale: (time: Double, memory: Int) = SanitizedRun.sanitizer == nil ? (1, 1) : (4, 4)
 
     var status: Int32?
     var signal: Int32?

@@ -404,13 +404,13 @@ import Glibc
         }
     }
 
-    // MARK: - known gap
+    // MARK: - links, the archive, profiles
 
-    /// SECURITY.md, known gap 1: a roster in the inbox is opened through a symbolic link, so whoever
-    /// can put a link there makes kenpo read any file the service user can read; with a header-less
-    /// profile every line becomes a rejected row, handed back byte for byte to that insurer. The
-    /// expectation is the fixed behaviour (nothing of the link's target in the hand-back); it is a
-    /// known issue until inputs that are symbolic links are refused — then remove `withKnownIssue`.
+    /// SECURITY.md §2 and §7 (formerly known gap 1): a symbolic link in an insurer's inbox, matched by
+    /// the pipeline's glob, is refused as an input ("a symbolic link"): whoever can put a link there
+    /// cannot make kenpo read the member master or the code key, not even under a header-less profile
+    /// that would hand every line back as a rejected row. The link is a failed input of its step (exit
+    /// 4) and the regular roster beside it in another profile is still applied.
     @Test(arguments: ["member master", "code key"])
     func aSymlinkInTheInboxHandsNothingOfItsTargetBackToTheInsurer(_ target: String) throws {
         let d = try Deployment()
@@ -437,19 +437,28 @@ import Glibc
                "relationship", "qualified_date", "disqualified_date", "postal_code", "address"].enumerated().map { "\($1) = \($0 + 1)" }.joined(separator: "\n"))
 
             """, mode: 0o600)
+        try FileManager.default.createSymbolicLink(atPath: w + "/pipelines/profiles/sample-kamome.profile",
+                                                   withDestinationPath: Self.root + "/pipelines/profiles/sample-kamome.profile")
+        try FileManager.default.createDirectory(atPath: w + "/kamome", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.root + "/samples/rosters/kamome-day1.csv", toPath: w + "/kamome/roster.csv")
         try Self.write(w + "/pipelines/headerless.pipeline",
-                       "[pipeline]\nname = headerless\n\n[eligibility]\nheaderless-tsubame = \(w)/inbox/*.csv\n\n[archive]\nmode = keep\n", mode: 0o600)
+                       "[pipeline]\nname = headerless\n\n[eligibility]\nheaderless-tsubame = \(w)/inbox/*.csv\nsample-kamome = \(w)/kamome/*.csv\n\n[archive]\nmode = keep\n", mode: 0o600)
         let linked = target == "code key" ? d.key : d.data + "/state/current/members.csv"
         try FileManager.default.createSymbolicLink(atPath: w + "/inbox/roster.csv", withDestinationPath: linked)
         let secret = target == "code key" ? Self.text(d.key).trimmingCharacters(in: .whitespacesAndNewlines) : "髙橋　健一"
         #expect(Self.text(linked).contains(secret), "the target holds what the test looks for")
 
-        _ = try Self.run(["run", w + "/pipelines/headerless.pipeline", "--data", d.data, "--date", "2026-11-22"])
+        let r = try Self.run(["run", w + "/pipelines/headerless.pipeline", "--data", d.data, "--date", "2026-11-22"])
+        #expect(r.status == 4, "exit \(r.status): \(r.stderr)")
+        #expect(r.stderr.contains(w + "/inbox/roster.csv: a symbolic link; kenpo reads only regular files"), "\(r.stderr)")
         let outbox = Self.latestRun(d.data)
         let handBack = Self.files(outbox + "/insurers").map { Self.text(outbox + "/insurers/" + $0) }.joined()
-        withKnownIssue("SECURITY.md known gap 1: inputs are opened through symbolic links; a header-less profile hands the target back") {
-            #expect(!handBack.contains(secret), "the insurer's hand-back holds the \(target) the inbox link points to")
-        }
+        #expect(!handBack.contains(secret), "the insurer's hand-back holds the \(target) the inbox link points to")
+        let m = try Manifest.decode(path: outbox + "/manifest.json")
+        let step = m.steps?.first { $0.name == "eligibility" }
+        #expect(step?.failedInputs == [w + "/inbox/roster.csv"], "\(String(describing: step))")
+        #expect(m.inputs.map(\.path) == [w + "/kamome/roster.csv"], "the other profile's roster is applied: \(m.inputs.map(\.path))")
+        #expect(FileSystem.readSymlink(w + "/inbox/roster.csv") == linked, "the link stays in the inbox")
     }
 
     /// A data folder whose member master holds the day-1 samples and whose archive holds the member
@@ -474,7 +483,9 @@ import Glibc
         try files(data + "/archive").filter { try SHA256Digest.hex(ofFile: data + "/archive/" + $0).sha256 == sha256 }
     }
 
-    @Test func retentionRemovesOldRunsButNeverTheArchivedInputs() throws {
+    /// SECURITY.md §3, retention (formerly known gap 2): the archive's date folders go with the runs
+    /// and generations of their dates.
+    @Test func retentionRemovesOldRunsAndTheArchivedInputsOfTheirDates() throws {
         let d = try Deployment()
         defer { d.remove() }
         let pulled = try Self.archivedMynaportalPull(d)
@@ -488,14 +499,14 @@ import Glibc
         let runs = FileSystem.listDirectory(d.data + "/outbox").filter { $0.hasPrefix("r") }
         #expect(runs.count == 1 && !firstRuns.contains(runs[0]), "retention kept \(runs)")
         #expect(FileSystem.listDirectory(d.data + "/state/generations").count == 1)
-        // archive/ is outside retention: the member's Mynaportal document is still there.
-        #expect(try Self.archived(d.data, sha256: pulled.sha256).count == 1)
+        // archive/<run date>/ went with them: the member's Mynaportal document is gone.
+        #expect(try Self.archived(d.data, sha256: pulled.sha256).isEmpty)
+        #expect(FileSystem.listDirectory(d.data + "/archive").isEmpty, "\(FileSystem.listDirectory(d.data + "/archive"))")
     }
 
-    /// SECURITY.md, known gap 2: a deletion (取得データ削除) removes the member's records from every
-    /// dataset and leaves tombstones, but the Mynaportal document itself, moved to archive/ by the run
-    /// that imported it, stays there. The expectation is the fixed behaviour; remove `withKnownIssue`
-    /// once the deletion also removes (or the archive no longer keeps) the member's documents.
+    /// SECURITY.md, deletion (formerly known gap 2): a deletion (取得データ削除) removes the member's
+    /// records from every dataset, leaves tombstones, and removes the Mynaportal document itself from
+    /// archive/, where the run that imported it had moved it; the audit row counts it.
     @Test func aDeletionLeavesNoCopyOfTheMembersMynaportalDocument() throws {
         let d = try Deployment()
         defer { d.remove() }
@@ -510,9 +521,10 @@ import Glibc
         #expect(Self.text(d.data + "/state/current/deletion_tombstones.csv").contains(pulled.sha256))
         // ... and the document they came from should be gone from the data folder too.
         let copies = try Self.archived(d.data, sha256: pulled.sha256)
-        withKnownIssue("SECURITY.md known gap 2: archived Mynaportal documents survive a deletion") {
-            #expect(copies.isEmpty, "archive/ still holds the deleted document: \(copies)")
-        }
+        #expect(copies.isEmpty, "archive/ still holds the deleted document: \(copies)")
+        let audit = try csvRows(d.data + "/state/current/deletions.csv")
+        let column = try #require(audit.first?.firstIndex(of: "archived_documents_removed"))
+        #expect(audit.dropFirst().map { $0[column] } == ["1"], "\(audit)")
     }
 
     @Test func anImportFolderIsWalkedWithoutFollowingSymbolicLinks() throws {
@@ -532,11 +544,11 @@ import Glibc
         #expect(m.inputs.map(\.path) == [inbox + "/copy.xml"], "\(m.inputs.map(\.path))")
     }
 
-    /// SECURITY.md, known gap 6: `insurer_number` is optional in a profile. Without it, a roster read
-    /// under that profile is taken as the full snapshot of whatever insurer its rows name: one row with
-    /// another insurer's card changes that member's address, and every other member of that insurer
-    /// is marked left. The expectation is the fixed behaviour (another insurer's members untouched);
-    /// remove `withKnownIssue` once such a profile is refused or its rows are held to one insurer.
+    /// SECURITY.md §2 and §7 (formerly known gap 6): a roster read under a profile without
+    /// `insurer_number` would be taken as the full snapshot of whatever insurer its rows name — one row
+    /// with another insurer's card would change that member and mark every other member of that
+    /// insurer left. Such a profile is refused (exit 2, naming the file, the line and what to add)
+    /// before anything is read, and nobody changes.
     @Test func aProfileWithoutAnInsurerNumberCannotChangeOrEndAnotherInsurersMembers() throws {
         let work = KenpoProcess.tempDataFolder()
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -558,8 +570,8 @@ import Glibc
         let r = try Self.run(["eligibility", "--data", data, "--date", "2026-11-22", "--profile", work + "/open-tsubame.profile", work + "/roster.csv"])
         let published = FileSystem.readSymlink(data + "/outbox/latest") != before
         let changes = published ? try csvRows(Self.latestRun(data) + "/member_changes.csv").dropFirst().filter { $0[1] == "06139992" } : []
-        withKnownIssue("SECURITY.md known gap 6: a profile without insurer_number reaches every insurer's members") {
-            #expect(changes.isEmpty, "exit \(r.status): かもめ's members changed: \(changes.map { $0[2] })")
-        }
+        #expect(changes.isEmpty, "exit \(r.status): かもめ's members changed: \(changes.map { $0[2] })")
+        #expect(r.status == 2 && !published, "exit \(r.status): \(r.stderr)")
+        #expect(r.stderr.contains(work + "/open-tsubame.profile") && r.stderr.contains("insurer_number = NNNNNNNN"), "\(r.stderr)")
     }
 }

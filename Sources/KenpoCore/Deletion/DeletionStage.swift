@@ -7,8 +7,9 @@ import Glibc
 /// from Mynaportal or a member upload for that person is removed from the current state (a new
 /// generation) and from every dataset kenpo still keeps — every retained state generation and
 /// every outbox run — while what the insurer supplied stays. The documents those records came from
-/// become tombstones, so importing them again (an old inbox file) is refused; an audit row per
-/// request (deletions.csv) records what was removed, never the content.
+/// become tombstones, so importing them again (an old inbox file) is refused; the member's own
+/// documents are removed from the archive (`ArchivePurge`); an audit row per request
+/// (deletions.csv) records what was removed, never the content.
 ///
 /// The sweep of retained generations and outbox runs happens inside the run, before it publishes:
 /// once the run is published, nothing kenpo keeps holds the deleted records. (Should the run fail
@@ -23,7 +24,7 @@ public final class DeletionStage {
     public static let auditFile = "deletions.csv"
     public static var auditHeader: [String] {
         ["request_id", "person_id", "requested_at", "request_file", "run_id", "run_date", "executed_at"]
-            + countColumns.map(\.column) + ["records_kept_insurer", "sources_kept", "documents_tombstoned"]
+            + countColumns.map(\.column) + ["records_kept_insurer", "sources_kept", "documents_tombstoned", "archived_documents_removed"]
     }
     /// One count column per table: records removed for a kind's head table, rows for the others.
     static var countColumns: [(column: String, table: String, head: Bool)] {
@@ -154,6 +155,11 @@ public final class DeletionStage {
                 tombstonedByPerson[d.person, default: 0] += 1
             }
         }
+        // The member's own documents in the archive (uploads, Mynaportal pulls); insurer files stay.
+        CrashPoint.reach("delete:archive")
+        let archivedRemoved = try ArchivePurge.removeMemberDocuments(
+            committedInputs: run.currentStateFile(PipelineRun.committedInputsFile), persons: persons, documents: purge.documents)
+        let archivedByPerson = Dictionary(grouping: archivedRemoved, by: \.person).mapValues(\.count)
         var seenPerson = Set<UInt64>()
         let executedAt = Timestamp.now()
         let audit = try appendCopy(of: run.currentStateFile(Self.auditFile), header: Self.auditHeader, name: "audit") { w in
@@ -166,7 +172,8 @@ public final class DeletionStage {
                     row.append(String(col.head ? c.recordsRemoved[col.table, default: 0] : c.rowsRemoved[col.table, default: 0]))
                 }
                 row += [String(c.recordsKeptInsurer), c.recordsKeptInsurer > 0 ? RecordSource.insurer.rawValue : "",
-                        String(first ? tombstonedByPerson[r.personID, default: 0] : 0)]
+                        String(first ? tombstonedByPerson[r.personID, default: 0] : 0),
+                        String(first ? archivedByPerson[r.personID, default: 0] : 0)]
                 w.row(row)
             }
         }
@@ -197,7 +204,8 @@ public final class DeletionStage {
         run.summary["deletion_generations_swept"] = generationsSwept
         run.summary["deletion_outbox_runs_swept"] = runsSwept
         run.summary["deletion_files_rewritten"] = purge.filesRewritten
-        Log.info("delete: \(requests.count) requests for \(persons.count) members; \(generationsSwept) retained generations and \(runsSwept) outbox runs rewritten (\(purge.filesRewritten) files); \(run.summary["documents_tombstoned"]!) documents tombstoned")
+        run.summary["deletion_archived_documents_removed"] = archivedRemoved.count
+        Log.info("delete: \(requests.count) requests for \(persons.count) members; \(generationsSwept) retained generations and \(runsSwept) outbox runs rewritten (\(purge.filesRewritten) files); \(run.summary["documents_tombstoned"]!) documents tombstoned; \(archivedRemoved.count) archived documents removed")
     }
 
     /// A new file in scratch: the previous table's rows (if any), then what `append` writes.
@@ -210,6 +218,8 @@ public final class DeletionStage {
             while try r.next() {
                 guard r.malformed == nil else { throw KenpoError.input(path: previous, line: r.line, message: "damaged row; restore the previous state generation") }
                 for f in 0..<r.fieldCount { r.withField(f) { w.field(bytes: $0) } }
+                // A row written before a column was added (the audit's archived_documents_removed): empty.
+                for _ in min(r.fieldCount, header.count)..<header.count { w.field("") }
                 w.endRow()
             }
         }

@@ -18,9 +18,9 @@ public final class EligibilityStage {
     private var previous = MasterIndex()
     // key hash → where it was first seen, packed as input index << 40 | line (8 bytes, not a tuple's 16:
     // these tables are the stage's main memory and cache cost at a million rows).
-    private var seenRef: [UInt64: UInt64] = [:]
-    private var seenCardBranch: [UInt64: UInt64] = [:]
-    private var seenPerson: [UInt64: UInt64] = [:]
+    private var seenRef = SeenKeys()
+    private var seenCardBranch = SeenKeys()
+    private var seenPerson = SeenKeys()
     private var claimed: Set<UInt64> = []                   // person ids given out in this run
     private var protectedRefs: Set<UInt64> = []             // keys of rejected rows: those people are kept as they were
     private var protectedCards: Set<UInt64> = []
@@ -329,14 +329,14 @@ public final class EligibilityStage {
         func unpack(_ v: UInt64) -> (Int, Int) { (Int(v >> 40), Int(v & 0xFF_FFFF_FFFF)) }
         if !m.memberRef.isEmpty {
             let k = MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)
-            if let e = seenRef.updateValue(here, forKey: k) { seenRef[k] = e; return unpack(e) }
+            if let e = seenRef.insertIfAbsent(k, here) { return unpack(e) }
         }
         if !m.branch.isEmpty {
             let k = MasterIndex.Keys.cardBranch(m)
-            if let e = seenCardBranch.updateValue(here, forKey: k) { seenCardBranch[k] = e; return unpack(e) }
+            if let e = seenCardBranch.insertIfAbsent(k, here) { return unpack(e) }
         }
         let k = MasterIndex.Keys.sameCardPerson(m)
-        if let e = seenPerson.updateValue(here, forKey: k) { seenPerson[k] = e; return unpack(e) }
+        if let e = seenPerson.insertIfAbsent(k, here) { return unpack(e) }
         return nil
     }
 
@@ -382,9 +382,15 @@ public final class EligibilityStage {
 
     /// A new person's id: stable (the member reference, else card, branch, kana name and birth date).
     private func newPersonID(_ m: MemberRecord) -> UInt64 {
-        var pid = m.memberRef.isEmpty
-            ? StableHash.of(["person", m.insurerNumber, m.symbolKey, m.numberKey, m.branch, m.kanaKey, m.birthDate])
-            : StableHash.of("person-ref", m.insurerNumber, m.memberRef)
+        var pid: UInt64
+        if m.memberRef.isEmpty {
+            // StableHash.of(["person", …]) without building the array (this runs once per new member).
+            var h = StableHash.Builder("person")
+            h.add(m.insurerNumber); h.add(m.symbolKey); h.add(m.numberKey); h.add(m.branch); h.add(m.kanaKey); h.add(m.birthDate)
+            pid = h.value
+        } else {
+            pid = StableHash.of("person-ref", m.insurerNumber, m.memberRef)
+        }
         // Ids given out in this run must not meet the previous master's. Among themselves, distinct
         // people cannot share an id unless 64-bit hashes collide (identical keys are duplicates, rejected
         // above); pass 2 checks that on the sorted ids rather than keeping a set of every id here.
@@ -460,6 +466,8 @@ public final class EligibilityStage {
         }
 
         var changeRow: [UInt8] = []
+        // The end of a new person's change row, per status code (no String built per row).
+        let joinedTail: [[UInt8]] = (0..<4).map { Array("joined,,\(MemberStatus(code: UInt8($0)).rawValue)\r\n".utf8) }
         var spooled = 0
         for bucket in 0..<BucketSpool.bucketCount {
             let (bytes, entries) = try spool.sortedBucket(bucket)
@@ -487,7 +495,7 @@ public final class EligibilityStage {
                         let status = MemberStatus(code: e.tag)
                         changeRow.removeAll(keepingCapacity: true)
                         changeRow.append(contentsOf: UnsafeRawBufferPointer(rebasing: row[0..<26]))  // person_id,insurer_number,
-                        changeRow.append(contentsOf: "joined,,\(status.rawValue)\r\n".utf8)
+                        changeRow.append(contentsOf: joinedTail[Int(status.code)])
                         changeRow.withUnsafeBytes { changes.rawRow($0) }
                         joined += 1
                         perInsurer[Self.insurerKey(row[17..<25]), default: (0, 0, 0)].joined += 1

@@ -62,7 +62,10 @@ public enum RosterEncoding: String, Sendable {
 public struct InsurerProfile: Sendable {
     public var name: String
     public var displayName: String
-    /// When set, every row must carry this insurer number (a roster handed to the wrong profile is refused row by row).
+    /// Every row must carry this insurer number (a roster handed to the wrong profile is refused row by
+    /// row). Required in a profile file (`parse` refuses one without it): a roster is the full list of
+    /// one insurer's members, and without the number its rows could change, and its absence end, the
+    /// members of any insurer. Optional only in the type, for callers that build a profile in code.
     public var insurerNumber: String?
     public var encoding: RosterEncoding
     public var hasHeader: Bool
@@ -84,13 +87,11 @@ public struct InsurerProfile: Sendable {
     public static let maxColumnNumber = 10_000
 
     public static func load(path: String) throws -> InsurerProfile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KenpoError.configuration(path: path, line: nil, message: "cannot read the profile file; check the path (profiles live in pipelines/profiles/)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        let bytes = try InputFile.readConfiguration(path, what: "profile", hint: "; check the path (profiles live in pipelines/profiles/)")
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KenpoError.configuration(path: path, line: nil, message: "profile files must be UTF-8")
         }
-        return try parse(text, path: path, sha256: SHA256Digest.hex(of: [UInt8](data)))
+        return try parse(text, path: path, sha256: SHA256Digest.hex(of: bytes))
     }
 
     /// Finds a profile by name in `pipelines/profiles/NAME.profile`, or takes a path as is.
@@ -141,6 +142,7 @@ public struct InsurerProfile: Sendable {
             var set: [DateStyle] = []
             for part in d.split(separator: ",") {
                 let p = part.trimmingCharacters(in: .whitespaces)
+                if p.isEmpty { continue }   // "date_style = , ,": no style named (below), not an unknown one
                 if p == "auto" { set.append(contentsOf: DateStyle.allCases.filter { !set.contains($0) }); continue }
                 guard let s = DateStyle(rawValue: p) else {
                     throw fail(line, "date_style '\(p)' is unknown; use auto or one or more of \(DateStyle.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -174,6 +176,12 @@ public struct InsurerProfile: Sendable {
         }
         for f in RosterField.required where columns[f] == nil {
             throw fail(ini.sections["columns"]?.line, "[columns] must map '\(f.rawValue)'")
+        }
+        // Checked after the format: a profile with several faults names the one in its layout first.
+        guard insurerNumber != nil else {
+            throw fail(ini.sections["insurer"]?.line, "[insurer] has no insurer_number: add 'insurer_number = NNNNNNNN' (the insurer's 8-digit number, "
+                       + "as on its members' cards). Rosters and mailing lists are held to that one insurer; without it a row with another "
+                       + "insurer's card could change, and the roster's end mark as left, that insurer's members")
         }
         var sexValues: [String: String] = [:]
         for (k, (v, line)) in ini.sections["values.sex"]?.values ?? [:] {

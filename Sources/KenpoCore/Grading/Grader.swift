@@ -363,7 +363,8 @@ public enum GradingReference {
     }
 
     static func kind(of path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        // Every .tsv of the folder is looked at: a FIFO among them must not block (refused, not a table).
+        guard let data = try? InputFile.readConfiguration(path, what: "grading table") else { return nil }
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("@kind:") {
             return line.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)
         }

@@ -18,10 +18,7 @@ struct ReferenceTableFile {
     /// Reads the file; the header must begin with `columns` (extra trailing columns are allowed).
     /// Required metadata keys must be present.
     init(path: String, kind: String, columns: [String], required: [String] = ["name", "edition", "applies_from", "source"]) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KenpoError.configuration(path: path, line: nil, message: "cannot read the reference table; check the path (tables live in pipelines/grading/)")
-        }
-        let bytes = [UInt8](data)
+        let bytes = try InputFile.readConfiguration(path, what: "reference table", hint: "; check the path (tables live in pipelines/grading/)")
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KenpoError.configuration(path: path, line: nil, message: "the table is not UTF-8 text")
         }

@@ -9,11 +9,13 @@ public struct DecodeFailure: Error, Equatable, Sendable {
     public var byte: UInt8
 }
 
-/// Decodes CP932 (Windows-31J, the "Shift_JIS" of Japanese office systems) with glibc's iconv.
-/// One instance reuses one `iconv_t`; it is not thread-safe — give each worker its own.
+/// Decodes CP932 (Windows-31J, the "Shift_JIS" of Japanese office systems) as glibc's iconv does.
+/// One instance reuses one output buffer (and one `iconv_t` for the rare fallback); it is not
+/// thread-safe — give each worker its own.
 public final class CP932Decoder {
     private let cd: iconv_t
     private var out: [UInt8] = Array(repeating: 0, count: 4096)
+    private let table = CP932Table.shared
 
     public init() {
         cd = iconv_open("UTF-8", "CP932")
@@ -22,7 +24,8 @@ public final class CP932Decoder {
 
     deinit { iconv_close(cd) }
 
-    /// Decodes `bytes` to a String. ASCII-only input takes a fast path without iconv.
+    /// Decodes `bytes` to a String. ASCII-only input takes a fast path; other input is looked up
+    /// per character in `CP932Table` (one iconv call per field cost more than the decoding itself).
     public func decode(_ bytes: UnsafeRawBufferPointer) -> Result<String, DecodeFailure> {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
@@ -30,6 +33,44 @@ public final class CP932Decoder {
         // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes).
         let need = bytes.count * 3 + 4
         if out.count < need { out = Array(repeating: 0, count: need) }
+        let n = bytes.count
+        let single = table.single, pair = table.pair
+        let produced: Int? = out.withUnsafeMutableBufferPointer { o -> Int? in
+            var i = 0, w = 0
+            while i < n {
+                let b = bytes[i]
+                var code = single[Int(b)]
+                var width = 1
+                if code == CP932Table.lead {
+                    guard i + 1 < n else { return -1 - i }       // a lead byte at the end: incomplete
+                    code = pair[Int(b) << 8 | Int(bytes[i + 1])]
+                    width = 2
+                }
+                if code == CP932Table.invalid { return -1 - i }
+                if code == CP932Table.fallback { return nil }
+                let length = Int(code >> 24)
+                o[w] = UInt8(truncatingIfNeeded: code)
+                if length > 1 { o[w + 1] = UInt8(truncatingIfNeeded: code >> 8) }
+                if length > 2 { o[w + 2] = UInt8(truncatingIfNeeded: code >> 16) }
+                w += length
+                i += width
+            }
+            return w
+        }
+        guard let produced else { return decodeWithIconv(bytes) }
+        if produced < 0 {
+            let offset = -1 - produced
+            return .failure(DecodeFailure(byteOffset: offset, byte: bytes[offset]))
+        }
+        return .success(out.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<produced]), as: UTF8.self) })
+    }
+
+    public func decode(_ bytes: [UInt8]) -> Result<String, DecodeFailure> {
+        bytes.withUnsafeBytes { decode($0) }
+    }
+
+    /// The whole field through iconv: for a character the table does not hold as one scalar.
+    private func decodeWithIconv(_ bytes: UnsafeRawBufferPointer) -> Result<String, DecodeFailure> {
         _ = iconv(cd, nil, nil, nil, nil)  // reset shift state after any earlier failure
         let base = bytes.baseAddress!
         var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
@@ -46,9 +87,70 @@ public final class CP932Decoder {
             return .success(String(decoding: UnsafeRawBufferPointer(rebasing: outBuf[0..<produced]), as: UTF8.self))
         }
     }
+}
 
-    public func decode(_ bytes: [UInt8]) -> Result<String, DecodeFailure> {
-        bytes.withUnsafeBytes { decode($0) }
+/// CP932 → UTF-8 for every byte and byte pair, learned once per process from glibc's iconv, so the
+/// table decoder agrees with iconv on every character (NEC and IBM extensions, user-defined area)
+/// and fails at the same byte. An entry holds up to 3 UTF-8 bytes (low first) and their count in
+/// the top byte; or one of the markers below.
+struct CP932Table: Sendable {
+    static let invalid: UInt32 = 0
+    static let lead: UInt32 = 0xFFFF_FFFF
+    /// Converts, but not to one scalar of at most 3 bytes: the field goes through iconv.
+    static let fallback: UInt32 = 0xFFFF_FFFE
+
+    let single: [UInt32]
+    /// Indexed lead << 8 | trail.
+    let pair: [UInt32]
+
+    static let shared = CP932Table()
+
+    private init() {
+        let cd: iconv_t = iconv_open("UTF-8", "CP932")
+        precondition(cd != iconv_t(bitPattern: -1), "glibc iconv lacks CP932 (install the locales / gconv modules)")
+        defer { iconv_close(cd) }
+        var single = [UInt32](repeating: Self.invalid, count: 256)
+        var pair = [UInt32](repeating: Self.invalid, count: 65536)
+        for b in 0..<256 {
+            switch Self.convert(cd, [UInt8(b)]) {
+            case .incomplete:
+                single[b] = Self.lead
+                for t in 0..<256 {
+                    if case .converted(let code) = Self.convert(cd, [UInt8(b), UInt8(t)]) { pair[b << 8 | t] = code }
+                }
+            case .converted(let code): single[b] = code
+            case .invalid: break
+            }
+        }
+        self.single = single
+        self.pair = pair
+    }
+
+    private enum Conversion { case converted(UInt32), incomplete, invalid }
+
+    private static func convert(_ cd: iconv_t, _ input: [UInt8]) -> Conversion {
+        var input = input
+        var output = [UInt8](repeating: 0, count: 16)
+        let (r, err, inLeft, produced) = input.withUnsafeMutableBytes { inBuf in
+            output.withUnsafeMutableBytes { outBuf -> (Int, Int32, Int, Int) in
+                _ = iconv(cd, nil, nil, nil, nil)
+                var inPtr: UnsafeMutablePointer<CChar>? = inBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
+                var inLeft = inBuf.count
+                var outPtr: UnsafeMutablePointer<CChar>? = outBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
+                var outLeft = outBuf.count
+                let r = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+                return (r, errno, inLeft, outBuf.count - outLeft)
+            }
+        }
+        if r == -1 { return err == EINVAL ? .incomplete : .invalid }
+        if inLeft != 0 || produced == 0 { return .invalid }
+        // One scalar of 1–3 UTF-8 bytes fits an entry; anything else is left to iconv itself.
+        let first = output[0]
+        let scalarLength = first < 0x80 ? 1 : first < 0xE0 ? 2 : first < 0xF0 ? 3 : 4
+        guard scalarLength == produced, produced <= 3 else { return .converted(Self.fallback) }
+        var code = UInt32(produced) << 24
+        for k in 0..<produced { code |= UInt32(output[k]) << (8 * UInt32(k)) }
+        return .converted(code)
     }
 }
 

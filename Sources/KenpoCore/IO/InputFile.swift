@@ -22,8 +22,13 @@ public struct FileIdentity: Equatable, Sendable {
 }
 
 /// How kenpo opens every file it reads as an input (rosters, mailing lists, requests, health
-/// documents): only a regular file is read, and its open can never block.
+/// documents): only a regular file is read, never through a symbolic link, and its open can never block.
 ///
+/// - **Symbolic links.** Whoever can put a file in an inbox can put a link there; read through, it
+///   would hand kenpo (and, as rejected rows, the insurer) any file the service user can read — the
+///   member master, the code key. Inputs are opened with `O_NOFOLLOW`, whether a glob, a folder walk
+///   or the command line named them: a link is refused, naming it. Folders on the way to an input
+///   may be links (the operator's layout); `Glob` refuses links its wildcards pass through.
 /// - **Not a regular file.** `open(2)` of a FIFO waits until something writes to it — forever, for
 ///   a FIFO left in an inbox. Inputs are opened with `O_NONBLOCK` (a FIFO then opens at once) and
 ///   checked with `fstat`: a FIFO, device, socket or folder is refused, naming the path.
@@ -33,8 +38,10 @@ public struct FileIdentity: Equatable, Sendable {
 public enum InputFile {
     /// Opens `path` for reading: a descriptor in blocking mode and the file's identity.
     public static func open(_ path: String) throws -> (fd: Int32, identity: FileIdentity) {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else {
+            // O_NOFOLLOW fails with ELOOP when the last component is a link.
+            if errno == ELOOP, isSymbolicLink(path) { throw symbolicLink(path) }
             throw KenpoError.io(path: path, message: "cannot open for reading: \(String(cString: strerror(errno)))")
         }
         var st = stat()
@@ -52,25 +59,37 @@ public enum InputFile {
         return (fd, FileIdentity(st))
     }
 
-    /// The identity of the regular file at `path` (following links), without opening it.
+    /// The identity of the regular file at `path` (not a link to one), without opening it.
     public static func identity(of path: String) throws -> FileIdentity {
         var st = stat()
-        guard stat(path, &st) == 0 else {
+        guard lstat(path, &st) == 0 else {
             throw KenpoError.io(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw notRegular(path, mode: st.st_mode) }
         return FileIdentity(st)
     }
 
-    /// True for a regular file (or a link to one).
+    /// True for a regular file (a link to one is not).
     public static func isRegular(_ path: String) -> Bool {
         var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// True when `path` itself is a symbolic link (to anything, or dangling).
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// The error for an input that is a symbolic link.
+    public static func symbolicLink(_ path: String) -> KenpoError {
+        .io(path: path, message: "a symbolic link; kenpo reads only regular files: put the file itself in the inbox (or name it, not a link to it)")
     }
 
     /// The error for a path that is not a regular file.
     public static func notRegular(_ path: String, mode: mode_t) -> KenpoError {
-        .io(path: path, message: "not a regular file (\(kind(mode))): kenpo reads inputs only from plain files; remove it from the inbox or put the file itself there")
+        if mode & S_IFMT == S_IFLNK { return symbolicLink(path) }
+        return .io(path: path, message: "not a regular file (\(kind(mode))): kenpo reads inputs only from plain files; remove it from the inbox or put the file itself there")
     }
 
     /// Throws when the file behind `fd` is not as it was when opened (`since`) or is not `bytesRead`
@@ -86,10 +105,39 @@ public enum InputFile {
     /// The same check against the file now at `path` (a document read through another descriptor).
     public static func checkUnchanged(path: String, since: FileIdentity, bytesRead: Int? = nil) throws {
         var st = stat()
-        guard stat(path, &st) == 0 else {
+        guard lstat(path, &st) == 0 else {
             throw KenpoError.io(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
         }
         try check(FileIdentity(st), path: path, since: since, bytesRead: bytesRead)
+    }
+
+    /// The bytes of a configuration file the operator names (pipeline, insurer profile, reference or
+    /// grading table). It may be reached through a link (the operator's layout), but it must be a
+    /// regular file: a FIFO there would block kenpo before the run starts. `what` names the file in
+    /// messages ("profile"); failures are configuration errors (exit 2).
+    public static func readConfiguration(_ path: String, what: String, hint: String = "") throws -> [UInt8] {
+        func fail(_ m: String) -> KenpoError { .configuration(path: path, line: nil, message: m) }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw fail("cannot read the \(what) file: \(String(cString: strerror(errno)))" + hint) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw fail("cannot stat the \(what) file: \(String(cString: strerror(errno)))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw fail("the \(what) file is not a regular file (\(kind(st.st_mode))); kenpo reads configuration only from plain files")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var got = 0
+        while true {
+            if got == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: max(4096, bytes.count))) }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw fail("cannot read the \(what) file: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            got += n
+        }
+        bytes.removeSubrange(got...)
+        return bytes
     }
 
     static func check(_ now: FileIdentity, path: String, since: FileIdentity, bytesRead: Int?) throws {

@@ -28,8 +28,16 @@ public enum StableHash {
         @discardableResult
         public mutating func add(_ part: String) -> Builder {
             if first { first = false } else { h = (h ^ 0x1F) &* 0x100_0000_01b3 }
-            var s = part
-            s.withUTF8 { p in for b in p { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+            // Read the bytes in place (a copy of the String to call withUTF8 cost a retain per part).
+            var x = h
+            let inPlace = part.utf8.withContiguousStorageIfAvailable { p -> Bool in
+                for b in p { x = (x ^ UInt64(b)) &* 0x100_0000_01b3 }
+                return true
+            } ?? false
+            if !inPlace {
+                for b in part.utf8 { x = (x ^ UInt64(b)) &* 0x100_0000_01b3 }
+            }
+            h = x
             return self
         }
 
@@ -52,9 +60,15 @@ public enum StableHash {
         return h.value
     }
 
+    /// 16 lower-case hex digits, zero-padded (built from bytes: this runs once per member written).
     public static func hex(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buf in
+            for k in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * k)) & 0xF
+                buf[k] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+            }
+            return String(decoding: UnsafeBufferPointer(buf), as: UTF8.self)
+        }
     }
 
     public static func parseHex(_ s: String) -> UInt64? {

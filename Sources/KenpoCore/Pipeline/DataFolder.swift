@@ -111,7 +111,7 @@ public final class DataFolder {
         var committed = currentNumber
         if let newest = publishedRuns().last {
             let manifestPath = outbox + "/" + newest + "/manifest.json"
-            if let manifest = try? Manifest.decode(path: manifestPath), let gen = manifest.stateGeneration,
+            if let manifest = try? Manifest.decodeSummary(path: manifestPath), let gen = manifest.stateGeneration,
                let n = Self.generationNumber(gen), FileSystem.isDirectory(generationPath(gen)) {
                 if n > currentNumber {
                     Log.info("recovery: completing the publish of run \(newest)")
@@ -129,12 +129,15 @@ public final class DataFolder {
         }
     }
 
-    /// Retention (`Run.retentionDays`, pipeline `[retention] days`): removes every state generation
-    /// and every published outbox run whose **run date** lies more than `days` days before `runDate`
+    /// Retention (`Run.retentionDays`, pipeline `[retention] days`): removes every state generation,
+    /// every published outbox run and every date folder of `archive/` (ArchivePurge) whose **run date**
+    /// lies more than `days` days before `runDate`
     /// — never the current generation, never the run `latest` points to. Run dates are the ones
     /// recorded by the runs (generation.json `run_date`, else the manifest of the generation's run;
     /// manifest.json `run_date` for outbox runs), not file times: the machine clock is not trusted.
     /// Anything whose run date cannot be read is kept (and named in the log). Returns what was removed.
+    /// Manifests are read without their per-file lists (`Manifest.decodeSummary`): a big night's
+    /// manifest lists a million files.
     @discardableResult
     public func prune(retentionDays days: Int, runDate: CalendarDate) -> (generations: [String], runs: [String]) {
         let cutoff = runDate.daysSinceEpoch - max(days, 0)
@@ -154,7 +157,7 @@ public final class DataFolder {
         }
         let latest = latestRun()
         for run in publishedRuns() where run != latest {
-            guard let m = try? Manifest.decode(path: outbox + "/" + run + "/manifest.json"), let date = CalendarDate(iso: m.runDate) else {
+            guard let m = try? Manifest.decodeSummary(path: outbox + "/" + run + "/manifest.json"), let date = CalendarDate(iso: m.runDate) else {
                 Log.warning("retention: outbox run \(run) has no readable run date; it is kept")
                 continue
             }
@@ -168,6 +171,7 @@ public final class DataFolder {
             FileSystem.syncDirectory(outbox)
             Log.info("retention (\(days) days before \(runDate.iso)): removed \(removedGenerations.count) state generations, \(removedRuns.count) outbox runs")
         }
+        ArchivePurge.prune(folder: root + "/archive", retentionDays: days, runDate: runDate)
         return (removedGenerations, removedRuns)
     }
 
@@ -178,7 +182,7 @@ public final class DataFolder {
               let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         if let d = info["run_date"] as? String, let date = CalendarDate(iso: d) { return date }
         if let run = info["run_id"] as? String, !run.contains("/"),
-           let m = try? Manifest.decode(path: outbox + "/" + run + "/manifest.json") {
+           let m = try? Manifest.decodeSummary(path: outbox + "/" + run + "/manifest.json") {
             return CalendarDate(iso: m.runDate)
         }
         return nil

@@ -50,8 +50,9 @@ public struct PipelineDefinition {
     public var unmatched: [String] = []
 
     public static func load(path: String) throws -> PipelineDefinition {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw KenpoError.configuration(path: path, line: nil, message: "cannot read the pipeline file; check the path (pipelines live in pipelines/)")
+        let bytes = try InputFile.readConfiguration(path, what: "pipeline", hint: "; check the path (pipelines live in pipelines/)")
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw KenpoError.configuration(path: path, line: nil, message: "pipeline files must be UTF-8")
         }
         let ini = try IniFile.parse(text, path: path)
         for (name, section) in ini.sections where !["pipeline", "eligibility", "import", "reference", "retention", "grading", "delete", "export", "codes", "reissue", "archive"].contains(name) {
@@ -184,11 +185,31 @@ public struct PipelineDefinition {
     }
 }
 
+/// The pipeline's file patterns. glob(3) itself follows symbolic links: `inbox/*/roster.csv` would go
+/// through a linked folder, and `inbox/*.csv` matches a link. A link that a wildcard reaches is kept
+/// as the match in place of whatever lies behind it, so the step refuses it as an input (InputFile:
+/// "a symbolic link") instead of reading its target. Folders named without a wildcard are the
+/// operator's and may be links.
 enum Glob {
     static func expand(_ pattern: String) -> [String] {
         var g = glob_t()
         defer { globfree(&g) }
         guard glob(pattern, 0, nil, &g) == 0 else { return [] }
-        return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+        let matches = (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }
+        // Components from the first one with a wildcard on were chosen by what is in the folder.
+        let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        guard let firstWild = parts.firstIndex(where: { $0.contains(where: { "*?[".contains($0) }) }) else { return matches.sorted() }
+        var seen = Set<String>()
+        var result: [String] = []
+        for match in matches {
+            let m = match.split(separator: "/", omittingEmptySubsequences: false)
+            var path = m.prefix(firstWild).joined(separator: "/")
+            for i in m.indices where i >= firstWild {
+                path = i == 0 ? String(m[0]) : path + "/" + m[i]
+                if i < m.count - 1, InputFile.isSymbolicLink(path) { break }   // a linked folder: the link is the input
+            }
+            if seen.insert(path).inserted { result.append(path) }
+        }
+        return result.sorted()
     }
 }

@@ -175,7 +175,9 @@ public final class PipelineRun {
             if !pipeline.imports.isEmpty {
                 steps.append(try plan("import", .importRecords) { add in
                     for input in pipeline.imports {
-                        if FileSystem.isDirectory(input.path) {
+                        if InputFile.isSymbolicLink(input.path) {
+                            try add(input.path, nil, input.source)   // refused as an input, never walked
+                        } else if FileSystem.isDirectory(input.path) {
                             let walk = DirectoryWalk(input.path)
                             while let path = walk.next() { try add(path, nil, input.source) }
                         } else if FileSystem.exists(input.path) {
@@ -263,6 +265,18 @@ public final class PipelineRun {
             if move {
                 try newlyCommitted.forEach { c in archive(c.path, sha256: c.sha256, to: ownArchive(c)!) }
                 try alreadyCommitted.forEach { c in archive(c.path, sha256: c.sha256, to: earlierArchive(c)) }
+                // A member deleted tonight whose documents this run also imported: those just moved in go too.
+                if done.contains(where: { $0.name == "delete" && $0.status != "failed" && $0.status != "nothing_to_do" }) {
+                    do {
+                        try ArchivePurge.removeDocumentsDeleted(byRun: run.id, state: data.currentLink)
+                    } catch {
+                        Log.warning("archive: \(error)")
+                    }
+                }
+                // A folder of the pipeline's own (`[archive] folder`); <data>/archive is pruned with the run.
+                if let folder = pipeline.archiveFolder, folder != data.root + "/archive" {
+                    ArchivePurge.prune(folder: folder, retentionDays: run.retentionDays, runDate: runDate)
+                }
             }
             FileSystem.removeTree(resumeFolder)
             FileSystem.syncDirectory(data.root + "/resume")

@@ -24,10 +24,7 @@ public struct CheckupItems: Sendable {
 
     /// Reads the table; a malformed line is refused with its line number.
     public static func load(path: String) throws -> CheckupItems {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KenpoError.configuration(path: path, line: nil, message: "cannot read the checkup item table")
-        }
-        let bytes = [UInt8](data)
+        let bytes = try InputFile.readConfiguration(path, what: "checkup item table")
         let digest = SHA256Digest()
         digest.update(bytes)
         var table = CheckupItems(path: path, sha256: digest.finalizeHex())

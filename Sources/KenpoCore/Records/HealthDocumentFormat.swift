@@ -32,14 +32,20 @@ public final class HealthDocumentReader: XMLEventHandler {
     ]
 
     private let parser: XMLStreamParser
-    private var format: HealthDocumentFormat?
+    /// The format reading the current document; every event goes to it, without a reference count
+    /// (`ownedFormat` keeps it alive).
+    private unowned(unsafe) var format: HealthDocumentFormat?
+    private var ownedFormat: HealthDocumentFormat?
     private var depth = 0
     /// Import mode: a checkup's results stay as bytes in `checkupFormat` (`CheckupDocumentFormat.compact`).
     var compactCheckups = false
     /// The checkup reader, reused document after document (its buffers and unit spellings stay).
     private(set) lazy var checkupFormat = CheckupDocumentFormat(parser: parser)
 
-    public init(parser: XMLStreamParser = XMLStreamParser()) { self.parser = parser }
+    public init(parser: XMLStreamParser = XMLStreamParser()) {
+        self.parser = parser
+        parser.textFiltered = true   // every format takes text through `TextCollector`
+    }
 
     /// Parses `source` and returns its content, or the reason it is refused. A source that cannot
     /// be read at all is reported as a refused document too (`document(from:)` tells it apart).
@@ -54,6 +60,7 @@ public final class HealthDocumentReader: XMLEventHandler {
     /// but a failure of the input, which the import fails on rather than rejects.
     public func document(from source: ByteSource) throws -> Result<HealthDocument, DocumentProblem> {
         format = nil
+        ownedFormat = nil
         depth = 0
         do {
             try parser.parse(source, handler: self)
@@ -68,7 +75,7 @@ public final class HealthDocumentReader: XMLEventHandler {
         } catch {
             return .failure(DocumentProblem(.malformedXML, line: 0, "\(error)"))
         }
-        guard let format else { return .failure(DocumentProblem(.malformedXML, line: 1, "the document has no root element")) }
+        guard let format = ownedFormat else { return .failure(DocumentProblem(.malformedXML, line: 1, "the document has no root element")) }
         do { return .success(try format.finish()) } catch let p as DocumentProblem { return .failure(p) } catch {
             return .failure(DocumentProblem(.documentIncomplete, "\(error)"))
         }
@@ -97,10 +104,11 @@ public final class HealthDocumentReader: XMLEventHandler {
             if type is CheckupDocumentFormat.Type {
                 checkupFormat.reset()
                 checkupFormat.compact = compactCheckups
-                format = checkupFormat
+                ownedFormat = checkupFormat
             } else {
-                format = type.init(parser: parser)
+                ownedFormat = type.init(parser: parser)
             }
+            format = ownedFormat
         }
         format?.startElement(name, attributes: attributes)
     }
@@ -125,13 +133,14 @@ struct TextCollector {
 
     init(parser: XMLStreamParser) { self.parser = parser }
 
-    mutating func begin() { active = true; bytes.removeAll(keepingCapacity: true) }
+    mutating func begin() { active = true; parser.textWanted = true; bytes.removeAll(keepingCapacity: true) }
 
     mutating func append(_ b: UnsafeRawBufferPointer) {
         guard active else { return }
         guard bytes.count + b.count <= Self.maxBytes else {
             parser.stop(Self.tooLong(bytes.count + b.count, what: "an element's text", line: parser.line))
             active = false
+            parser.textWanted = false
             bytes.removeAll()
             return
         }
@@ -147,6 +156,7 @@ struct TextCollector {
     /// The text collected, with leading and trailing white space (U+3000 included) removed.
     mutating func take() -> String {
         active = false
+        parser.textWanted = false
         return Normalise.trim(String(decoding: bytes, as: UTF8.self))
     }
 }

@@ -13,13 +13,15 @@ public struct ImportInput: Sendable {
 
     /// The paths given to `kenpo import` on its command line, checked before anything runs: each must
     /// be a folder or a regular file (bad usage otherwise, exit 2). A FIFO, device or socket is never
-    /// opened: a FIFO without a writer would block kenpo forever. In a pipeline the same file is a
+    /// opened: a FIFO without a writer would block kenpo forever. A symbolic link is never followed,
+    /// to a file or a folder (InputFile): the operator names the file or folder itself. In a pipeline the same file is a
     /// failed input of its step (`ImportStage` names it).
     public static func checkArguments(_ inputs: [ImportInput]) throws {
-        for input in inputs where !FileSystem.isDirectory(input.path) {
+        for input in inputs {
+            // lstat: a symbolic link (to a file or a folder) is refused like a FIFO, never followed.
             var st = stat()
-            guard stat(input.path, &st) == 0 else { throw KenpoError.usage("\(input.path): no such file or folder") }
-            guard (st.st_mode & S_IFMT) == S_IFREG else { throw KenpoError.usage(InputFile.notRegular(input.path, mode: st.st_mode).description) }
+            guard lstat(input.path, &st) == 0 else { throw KenpoError.usage("\(input.path): no such file or folder") }
+            guard (st.st_mode & S_IFMT) == S_IFREG || (st.st_mode & S_IFMT) == S_IFDIR else { throw KenpoError.usage(InputFile.notRegular(input.path, mode: st.st_mode).description) }
         }
     }
 }

@@ -8,45 +8,150 @@ import Foundation
 /// must in addition belong to the person whose folder it arrived in, with the same kana name and
 /// birth date: a member can never import someone else's data.
 ///
-/// Memory: a few 64-bit hashes per member, never a copy of the master.
+/// Memory: a few 64-bit hashes per member in sorted arrays (about 100 bytes a member), never a
+/// copy of the master. Lookups may run on many threads once it is loaded.
 public final class MemberDirectory {
     static let ambiguous = UInt64.max
-    private var byCardBirth: [UInt64: UInt64] = [:]
-    private var byCardBirthKana: [UInt64: UInt64] = [:]
-    private var byCardBirthBranch: [UInt64: UInt64] = [:]
+
+    /// Keys → person ids, sorted by key; a key two persons share maps to `ambiguous`.
+    private struct Index {
+        var keys: [UInt64] = []
+        var pids: [UInt64] = []
+
+        mutating func add(_ k: UInt64, _ pid: UInt64) { keys.append(k); pids.append(pid) }
+
+        mutating func seal() {
+            let order = keys.indices.sorted { keys[$0] < keys[$1] }
+            var k2: [UInt64] = [], p2: [UInt64] = []
+            k2.reserveCapacity(keys.count); p2.reserveCapacity(keys.count)
+            for i in order {
+                if let last = k2.last, last == keys[i] {
+                    if p2[p2.count - 1] != pids[i] { p2[p2.count - 1] = MemberDirectory.ambiguous }
+                } else {
+                    k2.append(keys[i]); p2.append(pids[i])
+                }
+            }
+            keys = k2; pids = p2
+        }
+
+        subscript(_ k: UInt64) -> UInt64? {
+            var lo = 0, hi = keys.count
+            while lo < hi { let mid = (lo + hi) / 2; if keys[mid] < k { lo = mid + 1 } else { hi = mid } }
+            return lo < keys.count && keys[lo] == k ? pids[lo] : nil
+        }
+    }
+    private var byCardBirth = Index()
+    private var byCardBirthKana = Index()
+    private var byCardBirthBranch = Index()
+    /// The people, sorted by person id (the last row of an id counts, as a map's would).
     private struct Person { var kana: UInt64; var birth: String; var branch: String; var sex: GradingSex }
-    private var people: [UInt64: Person] = [:]
+    private var pids: [UInt64] = []
+    private var people: [Person] = []
+    private var sealed = true
     public private(set) var count = 0
 
     public init() {}
 
     /// Loads `members.csv` of a state generation (nil: no master yet, every document is for an unknown person).
+    /// Reads only the columns it needs, as bytes (a million members are read before every import),
+    /// with `MasterReader`'s checks: the header, whole rows, a known status, ids in order.
     public convenience init(masterPath: String?) throws {
         self.init()
-        guard let masterPath else { return }
-        let reader = try MasterReader(path: masterPath)
-        while let (pid, m) = try reader.next() { add(m, pid: pid) }
+        guard let path = masterPath else { return }
+        let r = try CSVRowReader(path: path)
+        guard try r.next() else { throw KenpoError.input(path: path, line: 1, message: "the member master is empty; the state generation is damaged") }
+        let header = (0..<r.fieldCount).map { i in r.withField(i) { String(decoding: $0, as: UTF8.self) } }
+        guard header == MemberRecord.header else {
+            throw KenpoError.input(path: path, line: 1, message: "the member master's header is not the one this kenpo version writes (\(KenpoVersion.current)); the state generation is from another version or damaged")
+        }
+        var lastID: UInt64? = nil
+        var card: [UInt8] = []
+        while try r.next() {
+            func text(_ i: Int) -> String { r.withField(i) { String(decoding: $0, as: UTF8.self) } }
+            guard r.malformed == nil, r.fieldCount == MemberRecord.header.count, MemberStatus(rawValue: text(16)) != nil,
+                  let pid = StableHash.parseHex(text(0)) else {
+                throw KenpoError.input(path: path, line: r.line, message: "the member master has a damaged row; restore the previous state generation")
+            }
+            if let last = lastID, pid <= last {
+                throw KenpoError.input(path: path, line: r.line, message: "the member master is not in person-id order; the state generation is damaged")
+            }
+            lastID = pid
+            let birth = text(8), branch = text(4)
+            var kana = StableHash.Builder("kana")
+            r.withField(7) { kana.add(bytes: $0) }
+            count += 1
+            sealed = false
+            pids.append(pid)
+            people.append(Person(kana: kana.value, birth: birth, branch: branch, sex: GradingSex(master: text(11))))
+            // card_aliases lists every card of the person, current first: insurer:symbol_key:number_key.
+            func index(_ c: UnsafeRawBufferPointer) {
+                var h = StableHash.Builder("cb"); h.add(bytes: c); h.add(birth)
+                byCardBirth.add(h.value, pid)
+                var k = StableHash.Builder("cbk"); k.add(bytes: c); k.add(birth); r.withField(7) { k.add(bytes: $0) }
+                byCardBirthKana.add(k.value, pid)
+                if !branch.isEmpty {
+                    var b = StableHash.Builder("cbb"); b.add(bytes: c); b.add(birth); b.add(branch)
+                    byCardBirthBranch.add(b.value, pid)
+                }
+            }
+            let aliases = r.withField(17) { Array($0) }
+            var any = false
+            for part in aliases.split(separator: 0x3B) {
+                any = true
+                part.withUnsafeBytes { index($0) }
+            }
+            if !any {
+                card.removeAll(keepingCapacity: true)
+                r.withField(1) { card.append(contentsOf: $0) }; card.append(0x3A)
+                r.withField(5) { card.append(contentsOf: $0) }; card.append(0x3A)
+                r.withField(6) { card.append(contentsOf: $0) }
+                card.withUnsafeBytes { index($0) }
+            }
+        }
+        seal()
     }
 
     func add(_ m: MemberRecord, pid: UInt64) {
         count += 1
-        people[pid] = Person(kana: StableHash.of(["kana", m.kanaKey]), birth: m.birthDate, branch: m.branch, sex: GradingSex(master: m.sex))
+        sealed = false
+        pids.append(pid)
+        people.append(Person(kana: StableHash.of(["kana", m.kanaKey]), birth: m.birthDate, branch: m.branch, sex: GradingSex(master: m.sex)))
         // card_aliases lists every card of the person, current first: insurer:symbol_key:number_key.
         var cards = m.cardAliases.split(separator: ";").map(String.init)
         if cards.isEmpty { cards = [m.cardKey] }
         for card in cards {
-            insert(&byCardBirth, StableHash.of("cb", card, m.birthDate), pid)
-            insert(&byCardBirthKana, StableHash.of("cbk", card, m.birthDate, m.kanaKey), pid)
-            if !m.branch.isEmpty { insert(&byCardBirthBranch, StableHash.of("cbb", card, m.birthDate, m.branch), pid) }
+            byCardBirth.add(StableHash.of("cb", card, m.birthDate), pid)
+            byCardBirthKana.add(StableHash.of("cbk", card, m.birthDate, m.kanaKey), pid)
+            if !m.branch.isEmpty { byCardBirthBranch.add(StableHash.of("cbb", card, m.birthDate, m.branch), pid) }
         }
     }
 
-    private func insert(_ d: inout [UInt64: UInt64], _ k: UInt64, _ pid: UInt64) {
-        if let e = d[k], e != pid { d[k] = Self.ambiguous } else { d[k] = pid }
+    /// Sorts what `add` collected; done by the loader, and before the first lookup otherwise.
+    func seal() {
+        guard !sealed else { return }
+        byCardBirth.seal(); byCardBirthKana.seal(); byCardBirthBranch.seal()
+        // Stable by id, the last of an id kept.
+        let order = pids.indices.sorted { pids[$0] != pids[$1] ? pids[$0] < pids[$1] : $0 < $1 }
+        var p2: [UInt64] = [], q2: [Person] = []
+        p2.reserveCapacity(pids.count); q2.reserveCapacity(pids.count)
+        for i in order {
+            if let last = p2.last, last == pids[i] { q2[q2.count - 1] = people[i] } else { p2.append(pids[i]); q2.append(people[i]) }
+        }
+        pids = p2; people = q2
+        sealed = true
+    }
+
+    private func person(_ pid: UInt64) -> Person? {
+        var lo = 0, hi = pids.count
+        while lo < hi { let mid = (lo + hi) / 2; if pids[mid] < pid { lo = mid + 1 } else { hi = mid } }
+        return lo < pids.count && pids[lo] == pid ? people[lo] : nil
     }
 
     /// The person's sex as the master gives it (grading picks sex-specific bands by it).
-    public func sex(of pid: UInt64) -> GradingSex { people[pid]?.sex ?? .unknown }
+    public func sex(of pid: UInt64) -> GradingSex {
+        seal()
+        return person(pid)?.sex ?? .unknown
+    }
 
     /// The document's identity in registration-key form, or why it cannot be read.
     public struct SubjectKeys: Equatable {
@@ -81,11 +186,12 @@ public final class MemberDirectory {
     /// The person a document is for. `uploadedBy` is the person id of the upload folder for a
     /// member upload (nil for insurer and Mynaportal documents).
     public func resolve(_ k: SubjectKeys, uploadedBy: UInt64? = nil) -> Result<UInt64, DocumentProblem> {
+        seal()
         var pid = byCardBirth[StableHash.of("cb", k.card, k.birth)]
         if pid == Self.ambiguous, let kana = k.kana { pid = byCardBirthKana[StableHash.of("cbk", k.card, k.birth, kana)] }
         if pid == Self.ambiguous, let b = k.branch { pid = byCardBirthBranch[StableHash.of("cbb", k.card, k.birth, b)] }
         if let uploader = uploadedBy {
-            guard let person = people[uploader] else {
+            guard let person = person(uploader) else {
                 return .failure(DocumentProblem(.unknownPerson, "the upload folder's person id \(StableHash.hex(uploader)) is not in the member master"))
             }
             // The card, the name and the birth date must all be the uploader's.
@@ -101,7 +207,7 @@ public final class MemberDirectory {
             }
             return .failure(DocumentProblem(.unknownPerson, "no member in the master has this card and birth date"))
         }
-        if let b = k.branch, let person = people[p], !person.branch.isEmpty, person.branch != b {
+        if let b = k.branch, let person = person(p), !person.branch.isEmpty, person.branch != b {
             return .failure(DocumentProblem(.unknownPerson, "the card matches a member whose branch (枝番) differs from the document's"))
         }
         return .success(p)

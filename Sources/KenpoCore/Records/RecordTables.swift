@@ -85,8 +85,11 @@ struct RowEncoder {
 
     @inline(__always)
     mutating func field(_ s: String) {
-        var s = s
-        s.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        // In place when the String is contiguous (a copy to call withUTF8 costs a retain per field).
+        if s.utf8.withContiguousStorageIfAvailable({ field(UnsafeRawBufferPointer($0)) }) == nil {
+            var copy = s
+            copy.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// A field known to need no quoting (hex ids, numbers).
@@ -144,30 +147,38 @@ extension StableHash.Builder {
     }
 }
 
-/// The checkup item master looked up by a document's raw item code (no String made per result).
+/// The checkup item master looked up by a document's raw item code (no String made per result):
+/// codes, names and analytes back to back in one byte array.
 final class CheckupItemIndex: @unchecked Sendable {
-    struct Entry {
-        var code: [UInt8]
-        var name: String
-        var analyte: String
-        var reading: String
-    }
-    let entries: [Entry]
+    private let text: [UInt8]
+    private let codes: [ByteRange], names: [ByteRange], analyteBytes: [ByteRange]
+    /// Per item: the analyte ("" : not graded) and the blood-pressure reading, for grading.
+    let analytes: [String]
+    let readings: [String]
     private let byHash: [UInt64: [Int32]]
     /// The blood-draw timing item (9N141), when the master has it.
     let drawTiming: Int32?
 
     init(_ items: CheckupItems) {
-        var entries: [Entry] = []
+        var text: [UInt8] = []
+        var codes: [ByteRange] = [], names: [ByteRange] = [], analyteBytes: [ByteRange] = []
+        var analytes: [String] = [], readings: [String] = []
         var byHash: [UInt64: [Int32]] = [:]
-        for (code, item) in items.items.sorted(by: { $0.key < $1.key }) {
-            let bytes = Array(code.utf8)
-            byHash[Self.hash(bytes), default: []].append(Int32(entries.count))
-            entries.append(Entry(code: bytes, name: item.name, analyte: item.analyte, reading: item.reading))
+        func keep(_ s: String) -> ByteRange {
+            let r = ByteRange(start: Int32(text.count), count: Int32(s.utf8.count))
+            text.append(contentsOf: s.utf8)
+            return r
         }
-        self.entries = entries
-        self.byHash = byHash
-        drawTiming = entries.firstIndex { $0.code == Array(Grader.drawTimingItem.utf8) }.map(Int32.init)
+        var timing: Int32? = nil
+        for (code, item) in items.items.sorted(by: { $0.key < $1.key }) {
+            let k = Int32(codes.count)
+            byHash[Self.hash(code.utf8), default: []].append(k)
+            codes.append(keep(code)); names.append(keep(item.name)); analyteBytes.append(keep(item.analyte))
+            analytes.append(item.analyte); readings.append(item.reading)
+            if code == Grader.drawTimingItem { timing = k }
+        }
+        self.text = text; self.codes = codes; self.names = names; self.analyteBytes = analyteBytes
+        self.analytes = analytes; self.readings = readings; self.byHash = byHash; drawTiming = timing
     }
 
     static func hash<C: Collection>(_ b: C) -> UInt64 where C.Element == UInt8 {
@@ -176,11 +187,26 @@ final class CheckupItemIndex: @unchecked Sendable {
         return h
     }
 
-    /// The item with this code, or nil.
-    func find(_ code: UnsafeRawBufferPointer) -> Int32? {
-        guard let candidates = byHash[Self.hash(code)] else { return nil }
-        for i in candidates where entries[Int(i)].code.withUnsafeBytes({ $0.elementsEqual(code) }) { return i }
-        return nil
+    /// The names and analytes of items, looked up with `Names.find` inside `body`.
+    func withNames<R>(_ body: (Names) -> R) -> R {
+        text.withUnsafeBytes { body(Names(text: $0, index: self)) }
+    }
+
+    struct Names {
+        let text: UnsafeRawBufferPointer
+        let index: CheckupItemIndex
+
+        private func bytes(_ r: ByteRange) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: text[Int(r.start)..<Int(r.end)]) }
+
+        /// The item with this code, or nil.
+        func find(_ code: UnsafeRawBufferPointer) -> Int32? {
+            guard let candidates = index.byHash[CheckupItemIndex.hash(code)] else { return nil }
+            for i in candidates where bytes(index.codes[Int(i)]).elementsEqual(code) { return i }
+            return nil
+        }
+
+        func name(_ k: Int32) -> UnsafeRawBufferPointer { bytes(index.names[Int(k)]) }
+        func analyte(_ k: Int32) -> UnsafeRawBufferPointer { bytes(index.analyteBytes[Int(k)]) }
     }
 }
 
@@ -206,10 +232,11 @@ enum RecordRows {
         // making the record a new version).
         var itemOf = [Int32](repeating: -1, count: results.count)
         var grades: [GradeOutcome?] = Array(repeating: nil, count: results.count)
+        items.withNames { names in
         arena.withUnsafeBytes { a in
             func b(_ r: ByteRange) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: a[Int(r.start)..<Int(r.end)]) }
             func s(_ r: ByteRange) -> String { String(decoding: b(r), as: UTF8.self) }
-            for (i, r) in results.enumerated() { itemOf[i] = items.find(b(r.itemCode)) ?? -1 }
+            for (i, r) in results.enumerated() { itemOf[i] = names.find(b(r.itemCode)) ?? -1 }
             if let (grader, sex) = grading {
                 var timing: Grader.Timing? = nil
                 if let t = items.drawTiming,
@@ -218,12 +245,12 @@ enum RecordRows {
                 }
                 var gradable: [Int] = []
                 var values: [Grader.Value] = []
-                for (i, r) in results.enumerated() where itemOf[i] >= 0 && !items.entries[Int(itemOf[i])].analyte.isEmpty {
-                    let e = items.entries[Int(itemOf[i])]
+                for (i, r) in results.enumerated() where itemOf[i] >= 0 && !names.analyte(itemOf[i]).isEmpty {
+                    let k = Int(itemOf[i])
                     let system = b(r.codeSystem)
                     gradable.append(i)
-                    values.append(Grader.Value(analyte: e.analyte, reading: e.reading, valueType: r.valueType.rawValue, valueText: s(r.valueText),
-                                               unit: s(r.unit), codedValue: s(r.codedValue),
+                    values.append(Grader.Value(analyte: items.analytes[k], reading: items.readings[k], valueType: r.valueType.rawValue,
+                                               valueText: s(r.valueText), unit: s(r.unit), codedValue: s(r.codedValue),
                                                urineSystem: system.isEmpty || system.elementsEqual(Grader.urineLevelSystem.utf8), outOfRange: s(r.outOfRange)))
                 }
                 for (i, g) in zip(gradable, grader.grade(values, timing: timing, sex: sex)) {
@@ -231,29 +258,24 @@ enum RecordRows {
                     tally.add(g)
                 }
             }
-        }
-        body.reset()
-        withHex(id) { cid in
-            withHex(person) { pid in
-                arena.withUnsafeBytes { a in
-                    func b(_ r: ByteRange) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: a[Int(r.start)..<Int(r.end)]) }
+            body.reset()
+            withHex(id) { cid in
+                withHex(person) { pid in
                     for (i, r) in results.enumerated() {
-                        let item = itemOf[i] >= 0 ? items.entries[Int(itemOf[i])] : nil
                         body.plainField(cid); body.plainField(pid); body.number(i + 1)
                         // Fields 3…17 are the content.
-                        let code = b(r.itemCode)
-                        body.field(code); content.add(bytes: code)
-                        let name = item?.name ?? "", analyte = item?.analyte ?? ""
-                        body.field(name); content.add(name)
-                        body.field(analyte); content.add(analyte)
+                        func put(_ v: UnsafeRawBufferPointer) { body.field(v); content.add(bytes: v) }
+                        put(b(r.itemCode))
+                        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+                        put(itemOf[i] >= 0 ? names.name(itemOf[i]) : empty)
+                        put(itemOf[i] >= 0 ? names.analyte(itemOf[i]) : empty)
                         let type = r.valueType.rawValue
                         body.field(type); content.add(type)
                         let text = b(r.valueText)
-                        body.field(text); content.add(bytes: text)
-                        Self.numeric(r.valueType, text) { n in body.field(n); content.add(bytes: n) }
-                        func put(_ f: ByteRange) { let v = b(f); body.field(v); content.add(bytes: v) }
-                        put(r.unit); put(r.codedValue); put(r.codeSystem); put(r.interpretation); put(r.outOfRange)
-                        put(r.referenceLow); put(r.referenceHigh); put(r.groupCode); put(r.nullFlavor)
+                        put(text)
+                        Self.numeric(r.valueType, text) { put($0) }
+                        put(b(r.unit)); put(b(r.codedValue)); put(b(r.codeSystem)); put(b(r.interpretation)); put(b(r.outOfRange))
+                        put(b(r.referenceLow)); put(b(r.referenceHigh)); put(b(r.groupCode)); put(b(r.nullFlavor))
                         if let g = grades[i] {
                             body.field(g.grade); body.field(g.table); body.field(g.mhlwFlag); body.field(g.gradedValue); body.field(g.note)
                         } else {
@@ -261,14 +283,15 @@ enum RecordRows {
                         }
                         body.endRow()
                     }
+                    head.reset()
+                    head.plainField(cid); head.plainField(pid); head.field(date); head.field(d.institutionNumber); head.field(d.institutionName)
+                    head.field(Self.isoDate(d.documentDate)); head.number(results.count)
+                    withHex(content.value) { head.plainField($0) }
+                    head.field(source.rawValue); head.field(file)
+                    head.endRow()
                 }
-                head.reset()
-                head.plainField(cid); head.plainField(pid); head.field(date); head.field(d.institutionNumber); head.field(d.institutionName)
-                head.field(Self.isoDate(d.documentDate)); head.number(results.count)
-                withHex(content.value) { head.plainField($0) }
-                head.field(source.rawValue); head.field(file)
-                head.endRow()
             }
+        }
         }
         return StagedKey(kind: 0, id: id, person: person, content: content.value, documentDate: Self.isoDate(d.documentDate))
     }

@@ -66,6 +66,7 @@ private let rosterProfiles: [InsurerProfile] = {
     let numbered = """
     [insurer]
     name = fuzz-numbered
+    insurer_number = 06139992
     [file]
     encoding = UTF-8
     header = no

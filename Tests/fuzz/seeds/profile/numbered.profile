@@ -1,5 +1,6 @@
 [insurer]
 name = fuzz-numbered
+insurer_number = 06139992
 display_name = 番号で列を指す組合
 [file]
 encoding = Shift_JIS
