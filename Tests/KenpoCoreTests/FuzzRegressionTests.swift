@@ -141,3 +141,27 @@ extension FuzzRegressionTests {
         }
     }
 }
+
+extension FuzzRegressionTests {
+    // MARK: pipeline, profile
+
+    /// `= rosters/a.csv` in [eligibility] (the profile name forgotten) was read as a roster for a
+    /// profile named "", which failed only when the run looked that profile up. The INI reader now
+    /// refuses a line with nothing before its '=', in pipeline and profile files alike.
+    @Test func iniLineWithoutKeyIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kenpo-fuzz-\(UUID().uuidString)/pipelines")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
+        let path = dir.appendingPathComponent("p.pipeline").path
+        try "[eligibility]\n = rosters/a.csv\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect {
+            try PipelineDefinition.load(path: path)
+        } throws: { error in
+            guard case KenpoError.configuration(_, let line, let message) = error else { return false }
+            return line == 2 && message.contains("nothing stands before the '='")
+        }
+        #expect(throws: KenpoError.self) {
+            try InsurerProfile.parse(Self.profile("header = yes\n[values.sex]\n = M", Self.requiredByNumber), path: "fuzz.profile")
+        }
+    }
+}

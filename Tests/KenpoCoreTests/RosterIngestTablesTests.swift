@@ -63,7 +63,7 @@ import Glibc
     }
 
     @Test func seenKeysKeepsTheFirstSightingLikeADictionary() {
-        var seen = SeenKeys()
+        let seen = SeenKeys()
         seen.reserveCapacity(10)            // grows well past this
         var reference: [UInt64: UInt64] = [:]
         var generator = SystemRandomNumberGenerator()

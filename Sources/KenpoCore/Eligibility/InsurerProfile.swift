@@ -248,6 +248,10 @@ public struct IniFile {
                 throw KenpoError.configuration(path: path, line: lineNo, message: "'key = value' before any [section]")
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            // An empty key would name nothing: a profile called "", a code value "".
+            guard !key.isEmpty else {
+                throw KenpoError.configuration(path: path, line: lineNo, message: "expected 'key = value', but nothing stands before the '='")
+            }
             let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if ini.sections[section]!.values[key] != nil {
                 throw KenpoError.configuration(path: path, line: lineNo, message: "'\(key)' is set twice in [\(section)]")

@@ -114,7 +114,12 @@ public struct GradeBands: Sendable {
     /// sex-specific bands would give different grades — a grade is never guessed).
     public func band(_ analyte: String, _ value: BandEdge, sex: GradingSex) -> (band: GradeBand, sexUnknownButSame: Bool)? {
         guard let list = bands[analyte] else { return nil }
-        if !isSexSpecific(analyte) { return list.first { $0.contains(value) }.map { ($0, false) } }
+        return Self.band(in: list, sexSpecific: isSexSpecific(analyte), value, sex: sex)
+    }
+
+    /// `band` over one analyte's bands (looked up once by the caller).
+    static func band(in list: [GradeBand], sexSpecific: Bool, _ value: BandEdge, sex: GradingSex) -> (band: GradeBand, sexUnknownButSame: Bool)? {
+        if !sexSpecific { return list.first { $0.contains(value) }.map { ($0, false) } }
         if sex != .unknown { return list.first { $0.sex == sex && $0.contains(value) }.map { ($0, false) } }
         guard let m = list.first(where: { $0.sex == .male && $0.contains(value) }),
               let f = list.first(where: { $0.sex == .female && $0.contains(value) }), m.grade == f.grade else { return nil }

@@ -69,6 +69,17 @@ public struct Grader: Sendable {
     public let conversions: UnitConversions
     /// `bands.label`, made once (every graded result carries it).
     let tableLabel: String
+    /// What the tables hold for each analyte, looked up once per graded value (not once per table).
+    final class AnalyteTables: @unchecked Sendable {
+        let target: String?
+        let bands: [GradeBand]
+        let sexSpecific: Bool
+        let rows: [MHLWThresholds.Row]?
+        init(target: String?, bands: [GradeBand], sexSpecific: Bool, rows: [MHLWThresholds.Row]?) {
+            self.target = target; self.bands = bands; self.sexSpecific = sexSpecific; self.rows = rows
+        }
+    }
+    let tables: [String: AnalyteTables]
 
     static let drawTimingItem = "9N141000000000011"
     static let urineLevelSystem = "1.2.392.200119.6.2102"
@@ -77,6 +88,12 @@ public struct Grader: Sendable {
     public init(items: CheckupItems, bands: GradeBands, thresholds: MHLWThresholds, conversions: UnitConversions) {
         self.items = items; self.bands = bands; self.thresholds = thresholds; self.conversions = conversions
         tableLabel = bands.label
+        var tables: [String: AnalyteTables] = [:]
+        for a in Set(bands.analytes).union(thresholds.allRows.keys) {
+            tables[a] = AnalyteTables(target: bands.unitByAnalyte[a] ?? thresholds.unit(for: a), bands: bands.bands(for: a),
+                                      sexSpecific: bands.isSexSpecific(a), rows: thresholds.allRows[a])
+        }
+        self.tables = tables
     }
 
     public enum Timing: Sendable { case fasting, random }
@@ -261,7 +278,7 @@ public struct Grader: Sendable {
 
     /// The unit the tables compare `analyte` in (bands first, then MHLW values).
     func target(unit analyte: String) -> String? {
-        bands.unitByAnalyte[analyte] ?? thresholds.unit(for: analyte)
+        tables[analyte]?.target
     }
 
     static func show(_ v: BandEdge) -> String { v.description }
@@ -311,19 +328,20 @@ public struct Grader: Sendable {
         var row: MHLWThresholds.Row? = nil
         o.analyte = v.analyte
         o.gradedValue = v.shown
-        if bands.bands(for: v.analyte).isEmpty {
+        let t = tables[v.analyte]
+        if t?.bands.isEmpty ?? true {
             notes.append("\(tableLabel) has no bands for \(v.analyte)")
-        } else if let (b, sexUnknownButSame) = bands.band(v.analyte, v.value, sex: sex) {
+        } else if let t, let (b, sexUnknownButSame) = GradeBands.band(in: t.bands, sexSpecific: t.sexSpecific, v.value, sex: sex) {
             o.grade = b.grade.rawValue
             o.table = tableLabel
             band = b
             if sexUnknownButSame { notes.append("sex unknown: both sexes' bands give \(b.grade.rawValue)") }
-        } else if sex == .unknown && bands.isSexSpecific(v.analyte) {
+        } else if sex == .unknown && (t?.sexSpecific ?? false) {
             notes.append("not graded: the sex is unknown and the bands for men and women differ at this value")
         } else {
             notes.append("not graded: no band of \(tableLabel) covers \(v.shown) for \(v.analyte)")
         }
-        if let (flag, r) = thresholds.flag(v.analyte, v.value, sex: sex) {
+        if let (flag, r) = MHLWThresholds.flag(in: t?.rows, v.value, sex: sex) {
             o.mhlwFlag = flag.rawValue
             row = r
         } else {

@@ -88,11 +88,18 @@ public struct MHLWThresholds: Sendable {
     }
 
     public func rows(for analyte: String) -> [Row] { rows[analyte] ?? [] }
+    /// Every analyte with values, and its rows.
+    var allRows: [String: [Row]] { rows }
 
     /// The flag for a value in the table's unit (nil: the analyte has sex-specific values and the
     /// sex is unknown and the two disagree). An analyte without values is `none`.
     public func flag(_ analyte: String, _ value: BandEdge, sex: GradingSex) -> (flag: Flag, row: Row?)? {
-        guard let list = rows[analyte] else { return (.none, nil) }
+        Self.flag(in: rows[analyte], value, sex: sex)
+    }
+
+    /// `flag` over one analyte's rows (looked up once by the caller; nil: none).
+    static func flag(in rows: [Row]?, _ value: BandEdge, sex: GradingSex) -> (flag: Flag, row: Row?)? {
+        guard let list = rows else { return (.none, nil) }
         func evaluate(_ r: Row) -> Flag {
             if r.consult?.holds(value) == true { return .consult }
             if r.guidance?.holds(value) == true { return .guidance }

@@ -36,6 +36,8 @@ public final class HealthDocumentReader: XMLEventHandler {
     /// (`ownedFormat` keeps it alive).
     private unowned(unsafe) var format: HealthDocumentFormat?
     private var ownedFormat: HealthDocumentFormat?
+    /// `format` when it is the checkup reader: called directly (the hot path of an import).
+    private var checkup: Unmanaged<CheckupDocumentFormat>?
     private var depth = 0
     /// Import mode: a checkup's results stay as bytes in `checkupFormat` (`CheckupDocumentFormat.compact`).
     var compactCheckups = false
@@ -61,6 +63,7 @@ public final class HealthDocumentReader: XMLEventHandler {
     public func document(from source: ByteSource) throws -> Result<HealthDocument, DocumentProblem> {
         format = nil
         ownedFormat = nil
+        checkup = nil
         depth = 0
         do {
             try parser.parse(source, handler: self)
@@ -105,20 +108,23 @@ public final class HealthDocumentReader: XMLEventHandler {
                 checkupFormat.reset()
                 checkupFormat.compact = compactCheckups
                 ownedFormat = checkupFormat
+                checkup = Unmanaged.passUnretained(checkupFormat)
             } else {
                 ownedFormat = type.init(parser: parser)
             }
             format = ownedFormat
         }
-        format?.startElement(name, attributes: attributes)
+        if let c = checkup { c._withUnsafeGuaranteedRef { $0.startElement(name, attributes: attributes) } } else { format?.startElement(name, attributes: attributes) }
     }
 
     public func endElement(_ name: XMLName) {
-        format?.endElement(name)
+        if let c = checkup { c._withUnsafeGuaranteedRef { $0.endElement(name) } } else { format?.endElement(name) }
         depth -= 1
     }
 
-    public func characters(_ bytes: UnsafeRawBufferPointer) { format?.characters(bytes) }
+    public func characters(_ bytes: UnsafeRawBufferPointer) {
+        if let c = checkup { c._withUnsafeGuaranteedRef { $0.characters(bytes) } } else { format?.characters(bytes) }
+    }
 }
 
 /// Collects element text for a format: `begin` when an element of interest opens, `take` when it

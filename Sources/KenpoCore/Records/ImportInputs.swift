@@ -60,6 +60,16 @@ final class ImportFile {
     /// inbox's `import/` folder is an upload without its person (refused). Mynaportal pulls sit under a
     /// `mynaportal` folder; everything else was handed over by an insurer.
     static func source(for path: String) -> (RecordSource, String?) {
+        // Most paths name neither folder: no split into components for them (once per file).
+        func contains(_ word: StaticString) -> Bool {
+            path.utf8.withContiguousStorageIfAvailable { p -> Bool in
+                let n = word.utf8CodeUnitCount
+                guard p.count >= n else { return false }
+                for i in 0...(p.count - n) where memcmp(p.baseAddress! + i, word.utf8Start, n) == 0 { return true }
+                return false
+            } ?? true
+        }
+        if !contains("import") && !contains("mynaportal") { return (.insurer, nil) }
         let parts = path.split(separator: "/").map(String.init)
         for i in stride(from: parts.count - 3, through: 0, by: -1) where parts[i] == "import" {
             if StableHash.parseHex(parts[i + 1]) != nil { return (.memberUpload, parts[i + 1]) }
@@ -116,9 +126,9 @@ enum ImportExpansion {
                 uploaderProblem = DocumentProblem(.unknownPerson, "a member upload must sit in import/<person-id>/ (16 hex digits); '\(folder ?? "")' is not a person id")
             }
         }
-        let identity = try InputFile.identity(of: path)   // a regular file, or the input fails
+        // A regular file, or the input fails; its identity as listed and its first bytes in one open.
+        let (identity, magic) = try firstBytes(path, 4)
         let size = identity.size
-        let magic = try firstBytes(path, 4)
         if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || magic.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             let sha = try SHA256Digest.hex(ofFile: path).sha256
             do {
@@ -183,13 +193,13 @@ enum ImportExpansion {
         }
     }
 
-    /// The first `n` bytes of a regular file (never blocks: `InputFile`).
-    static func firstBytes(_ path: String, _ n: Int) throws -> [UInt8] {
-        let fd = try InputFile.open(path).fd
+    /// The first `n` bytes of a regular file and its identity (never blocks: `InputFile`).
+    static func firstBytes(_ path: String, _ n: Int) throws -> (FileIdentity, [UInt8]) {
+        let (fd, identity) = try InputFile.open(path)
         defer { close(fd) }
         var b = [UInt8](repeating: 0, count: n)
         let got = read(fd, &b, n)
-        return got > 0 ? Array(b[0..<got]) : []
+        return (identity, got > 0 ? Array(b[0..<got]) : [])
     }
 }
 

@@ -186,7 +186,7 @@ public final class ImportStage {
         let reader = HealthDocumentReader()
         let spool: RecordRowSpool
         var tally = GradeTally()
-        var head = RowEncoder(), body = RowEncoder()
+        let head = RowEncoder(), body = RowEncoder()
 
         init(rowDirectory: String, number: Int) throws {
             reader.compactCheckups = true
@@ -254,17 +254,17 @@ public final class ImportStage {
             p.results = format.results.count
             let r = RecordRows.checkup(c, results: format.results, arena: format.arena, person: person, source: file.source, file: job.display,
                                        items: items, grading: grader.map { ($0, directory.sex(of: person)) }, tally: &context.tally,
-                                       head: &context.head, body: &context.body)
+                                       head: context.head, body: context.body)
             spool.put(kind: 0, table: 0, document: job.index, record: 0, rows: context.head)
             spool.put(kind: 0, table: 1, document: job.index, record: 0, rows: context.body)
             p.records = [r]
         case .costNotices(let n):
-            RecordRows.costNotices(n, person: person, source: file.source, file: job.display, rows: &context.head) { r, rows in
+            RecordRows.costNotices(n, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
                 spool.put(kind: 1, table: 0, document: job.index, record: p.records.count, rows: rows)
                 p.records.append(r)
             }
         case .prescriptions(let rx):
-            RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display, rows: &context.head) { r, rows in
+            RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
                 spool.put(kind: 2, table: 0, document: job.index, record: p.records.count, rows: rows)
                 p.records.append(r)
             }

@@ -54,7 +54,7 @@ final class RecordRowSpool {
 
     /// The rows of record `record` of document `document` for one table.
     func put(kind: Int, table: Int, document: Int, record: Int, rows: RowEncoder) {
-        rows.bytes.withUnsafeBytes {
+        rows.withBytes {
             writers[Self.slot(kind: kind, table: table)].append(UInt32(document), UInt32(record), UInt32(rows.rows), $0)
         }
     }

@@ -67,24 +67,72 @@ struct StagedKey {
 }
 
 /// Rows encoded as CSV bytes exactly as `CSVWriter` writes them (CRLF, quotes only where needed),
-/// built field by field into one reused buffer.
-struct RowEncoder {
-    var bytes: [UInt8] = []
+/// built field by field into one reused buffer (raw memory: most fields are a few bytes, and an
+/// Array append per field was a tenth of the encoding).
+final class RowEncoder {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
     private(set) var rows = 0
     private var first = true
 
-    init() { bytes.reserveCapacity(16 * 1024) }
+    init(capacity: Int = 64 * 1024) {
+        self.capacity = capacity
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
 
-    mutating func reset() { bytes.removeAll(keepingCapacity: true); rows = 0; first = true }
+    deinit { base.deallocate() }
+
+    func reset() { count = 0; rows = 0; first = true }
+
+    /// The rows encoded since `reset`.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    var bytes: [UInt8] { withBytes { Array($0) } }
 
     @inline(__always)
-    mutating func field(_ b: UnsafeRawBufferPointer) {
-        if first { first = false } else { bytes.append(0x2C) }
-        CSVWriter.appendQuoted(b, to: &bytes)
+    private func reserve(_ n: Int) {
+        guard count + n > capacity else { return }
+        let bigger = max(capacity * 2, count + n)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 16)
+        b.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = b
+        capacity = bigger
     }
 
     @inline(__always)
-    mutating func field(_ s: String) {
+    private func byte(_ c: UInt8) {
+        reserve(1)
+        base.storeBytes(of: c, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    @inline(__always)
+    private func separator() { if first { first = false } else { byte(0x2C) } }
+
+    @inline(__always)
+    func field(_ b: UnsafeRawBufferPointer) {
+        separator()
+        if CSVWriter.needsQuoting(b) {
+            reserve(2 * b.count + 2)
+            byte(0x22)
+            for c in b {
+                if c == 0x22 { byte(0x22) }
+                byte(c)
+            }
+            byte(0x22)
+        } else if b.count > 0 {
+            reserve(b.count)
+            (base + count).copyMemory(from: b.baseAddress!, byteCount: b.count)
+            count += b.count
+        }
+    }
+
+    @inline(__always)
+    func field(_ s: String) {
         // In place when the String is contiguous (a copy to call withUTF8 costs a retain per field).
         if s.utf8.withContiguousStorageIfAvailable({ field(UnsafeRawBufferPointer($0)) }) == nil {
             var copy = s
@@ -94,32 +142,33 @@ struct RowEncoder {
 
     /// A field known to need no quoting (hex ids, numbers).
     @inline(__always)
-    mutating func plainField(_ b: UnsafeRawBufferPointer) {
-        if first { first = false } else { bytes.append(0x2C) }
-        bytes.append(contentsOf: b)
+    func plainField(_ b: UnsafeRawBufferPointer) {
+        separator()
+        reserve(b.count)
+        if b.count > 0 { (base + count).copyMemory(from: b.baseAddress!, byteCount: b.count) }
+        count += b.count
     }
 
-    mutating func number(_ n: Int) {
-        if first { first = false } else { bytes.append(0x2C) }
-        if n >= 0 && n < 10 { bytes.append(0x30 + UInt8(n)); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        let negative = n < 0
+    func number(_ n: Int) {
+        separator()
+        if n >= 0 && n < 10 { byte(0x30 + UInt8(n)); return }
         var v = n.magnitude
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[19 - count] = 0x30 + UInt8(v % 10); v /= 10; count += 1 } while v > 0
-            if negative { bytes.append(0x2D) }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[(20 - count)...]))
-        }
+        var digits = 0
+        var t = v
+        repeat { digits += 1; t /= 10 } while t > 0
+        if n < 0 { byte(0x2D) }
+        reserve(digits)
+        var at = count + digits - 1
+        repeat { base.storeBytes(of: 0x30 + UInt8(v % 10), toByteOffset: at, as: UInt8.self); v /= 10; at -= 1 } while v > 0
+        count += digits
     }
 
-    mutating func emptyFields(_ n: Int) {
-        for _ in 0..<n { if first { first = false } else { bytes.append(0x2C) } }
+    func emptyFields(_ n: Int) {
+        for _ in 0..<n { separator() }
     }
 
-    mutating func endRow() {
-        bytes.append(0x0D); bytes.append(0x0A)
+    func endRow() {
+        byte(0x0D); byte(0x0A)
         rows += 1
         first = true
     }
@@ -219,7 +268,7 @@ enum RecordRows {
     /// sex; the grade columns stay empty without one.
     static func checkup(_ d: CheckupDocument, results: [CompactResult], arena: [UInt8], person: UInt64, source: RecordSource, file: String,
                         items: CheckupItemIndex, grading: (Grader, GradingSex)?, tally: inout GradeTally,
-                        head: inout RowEncoder, body: inout RowEncoder) -> StagedKey {
+                        head: RowEncoder, body: RowEncoder) -> StagedKey {
         let date = Self.isoDate(d.checkupDate)
         let id = withHex(person) { pid in
             var h = StableHash.Builder("checkup")
@@ -298,7 +347,7 @@ enum RecordRows {
 
     /// One record per notice; `emit` gets each record's key and its row (cost_notices.csv).
     static func costNotices(_ d: CostNoticeDocument, person: UInt64, source: RecordSource, file: String,
-                            rows: inout RowEncoder, emit: (StagedKey, inout RowEncoder) -> Void) {
+                            rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
         let pid = StableHash.hex(person)
         for n in d.notices {
             let id = StableHash.of("cost-notice", pid, n.month, n.category, n.institution)
@@ -309,13 +358,13 @@ enum RecordRows {
             rows.reset()
             for f in [StableHash.hex(id), pid] + fields + [StableHash.hex(c.value), source.rawValue, file] { rows.field(f) }
             rows.endRow()
-            emit(StagedKey(kind: 1, id: id, person: person, content: c.value, documentDate: ""), &rows)
+            emit(StagedKey(kind: 1, id: id, person: person, content: c.value, documentDate: ""), rows)
         }
     }
 
     /// One record per dispensing, one row per drug (prescriptions.csv).
     static func prescriptions(_ d: PrescriptionDocument, person: UInt64, source: RecordSource, file: String,
-                              rows: inout RowEncoder, emit: (StagedKey, inout RowEncoder) -> Void) {
+                              rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
         let pid = StableHash.hex(person)
         for disp in d.dispensings {
             let id = StableHash.of("dispensing", pid, disp.date, disp.institution, disp.pharmacy)
@@ -334,7 +383,7 @@ enum RecordRows {
                 for f in [hexID, pid] + r + [hash, source.rawValue, file] { rows.field(f) }
                 rows.endRow()
             }
-            emit(StagedKey(kind: 2, id: id, person: person, content: c.value, documentDate: ""), &rows)
+            emit(StagedKey(kind: 2, id: id, person: person, content: c.value, documentDate: ""), rows)
         }
     }
 

@@ -91,12 +91,19 @@ public final class XMLStreamParser {
     /// Held without a reference count for the parse (the caller keeps it alive): every SAX event
     /// reaches it, and a retain/release pair per event was a fifth of an import's time (profiled).
     fileprivate unowned(unsafe) var handler: XMLEventHandler?
+    /// The handler when it is the health-document reader: called directly, not through the protocol.
+    fileprivate var reader: Unmanaged<HealthDocumentReader>?
     /// When set, text is handed over only while `textWanted` (a handler that collects the text of
     /// a few elements says so, and the white space between the others costs no call).
     var textFiltered = false
     var textWanted = false
     fileprivate var ctxt: xmlParserCtxtPtr?
-    fileprivate var doctypeSeen = false
+    /// The context of the last document, parsed to its end without a fault: reset and used for
+    /// the next one (its name dictionary stays, so element names keep their interned pointers and
+    /// a context is not built and freed per document). Never one a CP932 document set options on.
+    private var idle: xmlParserCtxtPtr?
+    /// Counts the name dictionaries used so far: interned name pointers stay valid within one.
+    private(set) var dictionaryGeneration = 0
     fileprivate var stoppedBy: XMLParseFailure?
     fileprivate var firstError: (line: Int, message: String)?
     private var sax = xmlSAXHandler()
@@ -120,7 +127,10 @@ public final class XMLStreamParser {
         sax.serror = kenpoStructuredError
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        if let c = idle { xmlFreeParserCtxt(c) }
+        buffer.deallocate()
+    }
 
     /// Options for every document: see the type's comment.
     static let options: Int32 = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOBLANKS.rawValue)
@@ -131,14 +141,20 @@ public final class XMLStreamParser {
     @discardableResult
     public func parse(_ source: ByteSource, handler: XMLEventHandler) throws -> Int {
         self.handler = handler
+        reader = (handler as? HealthDocumentReader).map { Unmanaged.passUnretained($0) }
         textWanted = false
         doctypeSeen = false
         stoppedBy = nil
         firstError = nil
+        var reusable = false
         defer {
-            if let c = ctxt { xmlFreeParserCtxt(c) }
+            if let c = ctxt {
+                // Kept for the next document only after a clean parse, and while its dictionary is small.
+                if reusable && idle == nil && xmlDictSize(c.pointee.dict) < 20_000 { idle = c } else { xmlFreeParserCtxt(c) }
+            }
             ctxt = nil
             self.handler = nil
+            reader = nil
         }
         var total = 0
         var n = try source.read(into: buffer)
@@ -152,18 +168,26 @@ public final class XMLStreamParser {
         total += n
         guard n > 0 else { throw XMLParseFailure(reason: .malformedXML, line: 1, message: "the file is empty") }
         let head = UnsafeRawBufferPointer(rebasing: buffer[0..<min(n, 256)])
-        let forceCP932 = Self.declaresShiftJIS(head)
+        let declared = Self.declaredEncoding(head)
+        let forceCP932 = declared.map(Self.isShiftJIS) ?? false
         // A name glibc's iconv does not know would reach libxml2's ICU fallback, which matches names
         // loosely ("U-TF8") and fails on a character split between two reads: the same document
         // would be read or refused depending on where the 64 KB reads fall. Refused outright.
-        if !forceCP932, let declared = Self.declaredEncoding(head), !Self.iconvKnows(declared) {
+        if !forceCP932, let declared, !knows(declared) {
             throw XMLParseFailure(reason: .malformedXML, line: 1, message: "the XML declaration names the encoding '\(declared)', which is not a character set kenpo reads; declare UTF-8 or Shift_JIS")
         }
         let me = Unmanaged.passUnretained(self).toOpaque()
         let name = source.displayName
-        ctxt = name.withCString { fname in
-            xmlCreatePushParserCtxt(&sax, me, nil, 0, fname)
+        if !forceCP932, let c = idle, xmlCtxtResetPush(c, nil, 0, name, nil) == 0 {
+            ctxt = c
+        } else {
+            if let c = idle { xmlFreeParserCtxt(c) }
+            ctxt = name.withCString { fname in
+                xmlCreatePushParserCtxt(&sax, me, nil, 0, fname)
+            }
+            dictionaryGeneration += 1
         }
+        idle = nil
         guard let ctxt else { throw KenpoError.invariant("libxml2 could not create a parser") }
         var opts = Self.options
         if forceCP932 {
@@ -181,6 +205,7 @@ public final class XMLStreamParser {
         }
         let rc = xmlParseChunk(ctxt, nil, 0, 1)
         if rc != 0 || stoppedBy != nil || ctxt.pointee.wellFormed == 0 { return try fail(ctxt) }
+        reusable = !forceCP932 && firstError == nil
         return total
     }
 
@@ -211,7 +236,20 @@ public final class XMLStreamParser {
     /// True when the XML declaration in `head` names Shift_JIS or one of its aliases.
     static func declaresShiftJIS(_ head: UnsafeRawBufferPointer) -> Bool {
         guard let enc = declaredEncoding(head) else { return false }
-        return ["shift_jis", "shift-jis", "sjis", "x-sjis", "windows-31j", "cp932", "ms_kanji", "csshiftjis"].contains(enc)
+        return isShiftJIS(enc)
+    }
+
+    static func isShiftJIS(_ enc: String) -> Bool {
+        ["shift_jis", "shift-jis", "sjis", "x-sjis", "windows-31j", "cp932", "ms_kanji", "csshiftjis"].contains(enc)
+    }
+
+    /// `iconvKnows`, remembered per name (iconv_open per document cost more than hashing it).
+    private var knownEncodings: [String: Bool] = [:]
+    private func knows(_ name: String) -> Bool {
+        if let k = knownEncodings[name] { return k }
+        let k = Self.iconvKnows(name)
+        if knownEncodings.count < 32 { knownEncodings[name] = k }
+        return k
     }
 
     /// Whether glibc's iconv converts from the encoding `name` (what libxml2 tries before ICU).
@@ -224,12 +262,39 @@ public final class XMLStreamParser {
 
     /// The encoding named by the XML declaration in `head`, lower-cased; nil when there is none.
     static func declaredEncoding(_ head: UnsafeRawBufferPointer) -> String? {
+        // The usual declaration is ASCII: read from the bytes, as the String code below reads it.
+        if let ascii = asciiDeclaredEncoding(head) { return ascii.name }
         var s = String(decoding: head, as: UTF8.self)
         guard s.hasPrefix("<?xml") else { return nil }
         if let end = s.range(of: "?>") { s = String(s[..<end.lowerBound]) }
         guard let r = s.range(of: "encoding") else { return nil }
         let rest = s[r.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "=" || $0 == "\"" || $0 == "'" }
         return rest.prefix { $0 != "\"" && $0 != "'" && $0 != " " }.lowercased()
+    }
+
+    /// `declaredEncoding` for a declaration of ASCII bytes only (nil: not ASCII, read as a String).
+    static func asciiDeclaredEncoding(_ head: UnsafeRawBufferPointer) -> (name: String?, Void)? {
+        func starts(_ at: Int, _ lit: StaticString) -> Bool {
+            let n = lit.utf8CodeUnitCount
+            return at + n <= head.count && memcmp(head.baseAddress! + at, lit.utf8Start, n) == 0
+        }
+        var end = head.count
+        for i in 0..<head.count where head[i] == 0x3F && starts(i, "?>") { end = i; break }
+        for i in 0..<end where head[i] >= 0x80 { return nil }
+        guard starts(0, "<?xml") else { return (nil, ()) }
+        var at = -1
+        for i in 0..<end where i + 8 <= end && starts(i, "encoding") { at = i + 8; break }
+        guard at >= 0 else { return (nil, ()) }
+        // CR LF is one Character to the String code, and not one it drops.
+        while at < end, [0x20, 0x09, 0x0D, 0x0A, 0x3D, 0x22, 0x27].contains(head[at]),
+              !(head[at] == 0x0D && at + 1 < end && head[at + 1] == 0x0A) { at += 1 }
+        var name: [UInt8] = []
+        while at < end, head[at] != 0x22, head[at] != 0x27, head[at] != 0x20 {
+            let c = head[at]
+            name.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c)
+            at += 1
+        }
+        return (String(decoding: name, as: UTF8.self), ())
     }
 }
 
@@ -246,22 +311,24 @@ private func withParser(_ ctx: UnsafeMutableRawPointer?, _ body: (XMLStreamParse
 private let kenpoStartElement: startElementNsSAX2Func = { ctx, localname, _, uri, _, _, nbAttributes, _, attributes in
     withParser(ctx) { p in
         guard p.stoppedBy == nil, let localname else { return }
-        p.handler?.startElement(XMLName(local: localname, namespace: uri),
-                                attributes: XMLAttributes(base: attributes, count: Int(nbAttributes)))
+        let name = XMLName(local: localname, namespace: uri), list = XMLAttributes(base: attributes, count: Int(nbAttributes))
+        if let r = p.reader { r._withUnsafeGuaranteedRef { $0.startElement(name, attributes: list) } } else { p.handler?.startElement(name, attributes: list) }
     }
 }
 
 private let kenpoEndElement: endElementNsSAX2Func = { ctx, localname, _, uri in
     withParser(ctx) { p in
         guard p.stoppedBy == nil, let localname else { return }
-        p.handler?.endElement(XMLName(local: localname, namespace: uri))
+        let name = XMLName(local: localname, namespace: uri)
+        if let r = p.reader { r._withUnsafeGuaranteedRef { $0.endElement(name) } } else { p.handler?.endElement(name) }
     }
 }
 
 private let kenpoCharacters: charactersSAXFunc = { ctx, ch, len in
     withParser(ctx) { p in
         guard p.textWanted || !p.textFiltered, p.stoppedBy == nil, let ch, len > 0 else { return }
-        p.handler?.characters(UnsafeRawBufferPointer(start: ch, count: Int(len)))
+        let text = UnsafeRawBufferPointer(start: ch, count: Int(len))
+        if let r = p.reader { r._withUnsafeGuaranteedRef { $0.characters(text) } } else { p.handler?.characters(text) }
     }
 }
 
