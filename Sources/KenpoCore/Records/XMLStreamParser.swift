@@ -104,6 +104,7 @@ public final class XMLStreamParser {
     private var idle: xmlParserCtxtPtr?
     /// Counts the name dictionaries used so far: interned name pointers stay valid within one.
     private(set) var dictionaryGeneration = 0
+    fileprivate var doctypeSeen = false
     fileprivate var stoppedBy: XMLParseFailure?
     fileprivate var firstError: (line: Int, message: String)?
     private var sax = xmlSAXHandler()
@@ -179,6 +180,9 @@ public final class XMLStreamParser {
         let me = Unmanaged.passUnretained(self).toOpaque()
         let name = source.displayName
         if !forceCP932, let c = idle, xmlCtxtResetPush(c, nil, 0, name, nil) == 0 {
+            // As a context made without a first chunk: the encoding (and a byte-order mark) is
+            // detected from the document's first bytes (a reset context would assume UTF-8).
+            c.pointee.charset = Int32(XML_CHAR_ENCODING_NONE.rawValue)
             ctxt = c
         } else {
             if let c = idle { xmlFreeParserCtxt(c) }
