@@ -435,6 +435,18 @@ class Outcome:
                 self.problems.append(f"archive: {key} is archived twice")
             self.archive[key] = sha256_file(os.path.join(archive, rel))
 
+    def tombstoned(self, key, template_inputs):
+        """Whether the template input `key` is a document a deletion in this run tombstoned."""
+        if "archive" not in self.features:
+            return False
+        path = os.path.join(self.var, "state", "current", "deletion_tombstones.csv")
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                shas = {row["document_sha256"] for row in csv.DictReader(f)}
+        except OSError:
+            return False
+        return template_inputs[key] in shas
+
     def check_inputs(self, template_inputs):
         """Every input exactly once: in the dated archive when archiving is on (none left in the inbox),
         else untouched in the inbox."""
@@ -451,6 +463,9 @@ class Outcome:
         else:
             where = self.inbox
         missing = sorted(set(template_inputs) - set(where))
+        # A deletion removes the deleted member's own archived documents (Mynaportal pulls, uploads):
+        # those are gone on purpose, and the state's tombstones name them by document SHA-256.
+        missing = [k for k in missing if not self.tombstoned(k, template_inputs)]
         if missing:
             self.problems.append(f"inputs: {len(missing)} inputs are gone (neither in the inbox nor in archive/{DATE}), "
                                  f"e.g. {missing[0]}")
