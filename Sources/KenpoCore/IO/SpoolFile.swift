@@ -128,3 +128,43 @@ final class SpoolReader {
         return true
     }
 }
+
+/// Reads a file front to back in pieces of a given length, through one buffer (a table's rows
+/// written by the import, record after record).
+final class RawPieceReader {
+    let path: String
+    private let fd: Int32
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var start = 0, end = 0
+
+    init(path: String, skipping: Int) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KenpoError.io(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        if skipping > 0 { lseek(fd, off_t(skipping), SEEK_SET) }
+    }
+
+    deinit {
+        Glibc.close(fd)
+        buffer.deallocate()
+    }
+
+    /// The next `count` bytes into `out` (replacing its contents).
+    func read(_ count: Int, into out: inout [UInt8]) throws {
+        out.removeAll(keepingCapacity: true)
+        var need = count
+        while need > 0 {
+            if start == end {
+                let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw KenpoError.io(path: path, message: "the file ends early (\(need) bytes missing)") }
+                start = 0; end = n
+            }
+            let take = min(need, end - start)
+            out.append(contentsOf: UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: take))
+            start += take
+            need -= take
+        }
+    }
+}

@@ -66,12 +66,19 @@ public enum OrderedParallelMap {
         var cancelled = false
         var finished = 0
         let window: Int
+        /// Who waits (a wake-up is a system call and a context switch: only when someone waits for it).
+        var consumerWaitsFor = -1
+        var claimersWaiting = 0
 
         init(window: Int, next: @escaping () throws -> J?) { self.window = window; self.produce = next }
 
         func claim() -> (Int, J)? {
             cond.lock(); defer { cond.unlock() }
-            while !cancelled && !exhausted && produced >= consumed + window { cond.wait() }
+            while !cancelled && !exhausted && produced >= consumed + window {
+                claimersWaiting += 1
+                cond.wait()
+                claimersWaiting -= 1
+            }
             guard !cancelled, !exhausted else { return nil }
             do {
                 guard let job = try produce() else {
@@ -92,17 +99,21 @@ public enum OrderedParallelMap {
         func deliver(_ i: Int, _ job: J, _ r: T) {
             cond.lock()
             results[i] = (job, r)
-            cond.broadcast()
+            if consumerWaitsFor == i { cond.broadcast() }
             cond.unlock()
         }
 
         /// Result `i`, or nil when every produced job has been taken.
         func take(_ i: Int) -> (J, T)? {
             cond.lock(); defer { cond.unlock() }
-            while results[i] == nil && !(exhausted && i >= produced) && !cancelled { cond.wait() }
+            while results[i] == nil && !(exhausted && i >= produced) && !cancelled {
+                consumerWaitsFor = i
+                cond.wait()
+                consumerWaitsFor = -1
+            }
             guard let r = results.removeValue(forKey: i) else { return nil }
             consumed = i + 1
-            cond.broadcast()
+            if claimersWaiting > 0 { cond.broadcast() }
             return r
         }
 

@@ -48,9 +48,9 @@ public final class ImportStage {
         let contexts = try (0..<workerCount).map { try ImportWorker(rowDirectory: rowDirectory, number: $0) }
         let listing = ImportListing(next: next)
 
-        // Workers parse, attach, grade and encode the records' rows into their own spool files (the
-        // member directory is only read); the consumer, in input order, keeps the books and stages
-        // each record's key.
+        // Workers parse, attach, grade and encode the records' rows (the member directory is only
+        // read); the consumer, in input order, keeps the books and stages each record: its key and
+        // its rows, written (and hashed) as the table will hold them.
         try OrderedParallelMap.run(workers: workerCount, next: { try listing.next() }, makeWorker: { w in
             let context = contexts[w]
             return { job in
@@ -94,13 +94,22 @@ public final class ImportStage {
                 if let declared = prepared.declaredCount { file.declaredCount = declared }
                 if prepared.kind == "checkup" { file.checkupDocuments += 1 }
                 results += prepared.results
-                for r in prepared.records { try stagers[r.kind].add(r, source: file.source, file: job.display) }
+                // Each record's key, then its rows per table (encoded by the worker), in input order.
+                var r = 0
+                try prepared.rows.forEach { part, bytes in
+                    let stager = stagers[Int(part.kind)]
+                    if part.table == 0 {
+                        try stager.add(prepared.records[r], source: file.source, file: job.display)
+                        r += 1
+                    }
+                    stager.addRows(table: Int(part.table), bytes, count: Int(part.rows))
+                }
             }
         })
         try book.finish()
         var tally = GradeTally()
         for c in contexts {
-            try c.spool.finish()
+            if let failure = c.overflow.failure { throw failure }
             tally.add(c.tally)
         }
 
@@ -111,6 +120,7 @@ public final class ImportStage {
                                     header: ["kind", "record_id", "person_id", "change", "source", "source_file"])
         for stager in stagers {
             if stager.received == 0 {
+                stager.discard()
                 // Nothing of this kind arrived: the state's tables stay as they are (carried forward).
                 for t in stager.kind.tables {
                     let path = stateDir + "/" + t.file
@@ -121,10 +131,7 @@ public final class ImportStage {
             }
             var before: [String: String] = [:]
             for t in stager.kind.tables { before[t.file] = try run.stateFileForRewrite(t.file) }
-            let spools = stager.kind.tables.indices.map { t in
-                contexts.indices.map { RecordRowSpool.path(directory: rowDirectory, worker: $0, slot: RecordRowSpool.slot(kind: stager.kindIndex, table: t)) }
-            }
-            let merged = try stager.merge(previous: { before[$0] }, stateDir: stateDir, changes: changes, rowSpools: spools)
+            let merged = try stager.merge(previous: { before[$0] }, stateDir: stateDir, changes: changes)
             for out in merged.outputs {
                 let name = (out.path as NSString).lastPathComponent
                 run.addOutput(try FileSystem.linkOrCopy(out, to: try run.outputPath(name)))
@@ -181,25 +188,27 @@ public final class ImportStage {
         }
     }
 
-    /// One worker's reader, row spool, encoding buffers and grade counts.
+    /// One worker's reader, overflow file, encoding buffers and grade counts.
     final class ImportWorker {
         let reader = HealthDocumentReader()
-        let spool: RecordRowSpool
+        let overflow: OverflowFile
         var tally = GradeTally()
         let head = RowEncoder(), body = RowEncoder()
 
         init(rowDirectory: String, number: Int) throws {
             reader.compactCheckups = true
-            spool = try RecordRowSpool(directory: rowDirectory, worker: number)
+            try FileSystem.makeDirectory(rowDirectory)
+            overflow = try OverflowFile(path: rowDirectory + "/overflow-w\(number)")
         }
     }
 
-    /// A document made ready to stage: its records' keys (their rows are in the worker's spool).
+    /// A document made ready to stage: its records' keys and their encoded rows.
     struct Prepared {
         var kind: String
         var declaredCount: Int?
         var results = 0
         var records: [StagedKey] = []
+        var rows = DocumentRows()
         /// A member document deleted at the member's request (nothing of it is staged).
         var deleted = false
     }
@@ -218,7 +227,7 @@ public final class ImportStage {
                         book: ImportDocumentBook, context: ImportWorker) -> PreparedOutcome {
         var prepared = prepareDocument(o, job: job, directory: directory, items: items, grader: grader, book: book, context: context)
         prepared.bytes = o.bytes
-        prepared.failure = o.failure ?? context.spool.failure
+        prepared.failure = o.failure ?? context.overflow.failure
         return prepared
     }
 
@@ -247,7 +256,7 @@ public final class ImportStage {
             p.deleted = true
             return PreparedOutcome(prepared: .success(p), sha256: o.sha256, key: key)
         }
-        let spool = context.spool
+        let overflow = context.overflow
         switch doc {
         case .checkup(let c):
             let format = context.reader.checkupFormat
@@ -255,17 +264,17 @@ public final class ImportStage {
             let r = RecordRows.checkup(c, results: format.results, arena: format.arena, person: person, source: file.source, file: job.display,
                                        items: items, grading: grader.map { ($0, directory.sex(of: person)) }, tally: &context.tally,
                                        head: context.head, body: context.body)
-            spool.put(kind: 0, table: 0, document: job.index, record: 0, rows: context.head)
-            spool.put(kind: 0, table: 1, document: job.index, record: 0, rows: context.body)
+            p.rows.add(kind: 0, table: 0, context.head, overflowTo: overflow)
+            p.rows.add(kind: 0, table: 1, context.body, overflowTo: overflow)
             p.records = [r]
         case .costNotices(let n):
             RecordRows.costNotices(n, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
-                spool.put(kind: 1, table: 0, document: job.index, record: p.records.count, rows: rows)
+                p.rows.add(kind: 1, table: 0, rows, overflowTo: overflow)
                 p.records.append(r)
             }
         case .prescriptions(let rx):
             RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
-                spool.put(kind: 2, table: 0, document: job.index, record: p.records.count, rows: rows)
+                p.rows.add(kind: 2, table: 0, rows, overflowTo: overflow)
                 p.records.append(r)
             }
         case .transferIndex: break

@@ -31,47 +31,95 @@ extension RecordSource {
     static func mask(_ s: Set<RecordSource>) -> UInt8 { s.reduce(0) { $0 | $1.bit } }
 }
 
-/// A worker's scratch files of encoded rows, one per table (`slots`): each record's rows are one
-/// blob, labelled with the document's index and the record's place in it, so the merge can put the
-/// workers' files back into input order without keeping any row in memory.
-final class RecordRowSpool {
-    /// Every table of every kind, in `RecordKind.all` order: (kind index, table index).
-    static let slots: [(kind: Int, table: Int)] = RecordKind.all.enumerated().flatMap { k, kind in kind.tables.indices.map { (k, $0) } }
+/// The encoded rows of one document's records, handed from a worker to the consumer with the
+/// document: per record and table a part (rows, bytes), the bytes back to back. Past a few MB (a
+/// huge notice file) the bytes go to the worker's overflow file instead, so memory holds no more
+/// than a window of ordinary documents whatever their size.
+struct DocumentRows {
+    struct Part { var kind: UInt8; var table: UInt8; var rows: UInt32; var length: UInt32 }
+    var parts: [Part] = []
+    var bytes: [UInt8] = []
+    /// Where the bytes are when they overflowed: the worker's file, from `offset`.
+    var overflow: (file: OverflowFile, offset: Int)? = nil
+    static let inlineLimit = 4 << 20
 
-    static func slot(kind: Int, table: Int) -> Int { slots.firstIndex { $0.kind == kind && $0.table == table }! }
-
-    static func path(directory: String, worker: Int, slot: Int) -> String {
-        let (k, t) = slots[slot]
-        return directory + "/w\(worker)/spool-" + RecordKind.all[k].tables[t].file
-    }
-
-    private let writers: [SpoolWriter]
-
-    init(directory: String, worker: Int) throws {
-        try FileSystem.makeDirectory(directory + "/w\(worker)")
-        writers = try Self.slots.indices.map { try SpoolWriter(path: Self.path(directory: directory, worker: worker, slot: $0), bufferSize: 128 * 1024) }
-    }
-
-    /// The rows of record `record` of document `document` for one table.
-    func put(kind: Int, table: Int, document: Int, record: Int, rows: RowEncoder) {
-        rows.withBytes {
-            writers[Self.slot(kind: kind, table: table)].append(UInt32(document), UInt32(record), UInt32(rows.rows), $0)
+    mutating func add(kind: Int, table: Int, _ rows: RowEncoder, overflowTo file: OverflowFile) {
+        rows.withBytes { b in
+            parts.append(Part(kind: UInt8(kind), table: UInt8(table), rows: UInt32(rows.rows), length: UInt32(b.count)))
+            if overflow == nil && bytes.count + b.count > Self.inlineLimit {
+                overflow = (file, file.size)
+                bytes.withUnsafeBytes { file.append($0) }
+                bytes = []
+            }
+            if overflow != nil { file.append(b) } else { bytes.append(contentsOf: b) }
         }
     }
 
-    /// The first write error (a full disk), if any.
-    var failure: KenpoError? { writers.lazy.compactMap(\.failure).first }
+    /// Each part's bytes in order (read back from the overflow file when there).
+    func forEach(_ body: (Part, UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let (file, start) = overflow else {
+            try bytes.withUnsafeBytes { all in
+                var at = 0
+                for p in parts {
+                    try body(p, UnsafeRawBufferPointer(rebasing: all[at..<(at + Int(p.length))]))
+                    at += Int(p.length)
+                }
+            }
+            return
+        }
+        var at = start
+        var buffer: [UInt8] = []
+        for p in parts {
+            try file.read(at: at, count: Int(p.length), into: &buffer)
+            try buffer.withUnsafeBytes { try body(p, $0) }
+            at += Int(p.length)
+        }
+    }
+}
 
-    func finish() throws { for w in writers { try w.finish() } }
+/// A worker's file for the rows of documents too big to hand over in memory (`DocumentRows`).
+final class OverflowFile: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    private(set) var size = 0
+    private(set) var failure: KenpoError?
+
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw KenpoError.io(path: path, message: "cannot create spool file: \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { Glibc.close(fd); unlink(path) }
+
+    func append(_ b: UnsafeRawBufferPointer) {
+        guard failure == nil, b.count > 0 else { return }
+        do { try FileSystem.writeAll(fd, b, path: path); size += b.count } catch let e as KenpoError { failure = e } catch {}
+    }
+
+    func read(at offset: Int, count: Int, into buffer: inout [UInt8]) throws {
+        if let failure { throw failure }
+        buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw KenpoError.io(path: path, message: "spool read failed") }
+            done += n
+        }
+    }
 }
 
 /// Collects one kind's records during a run and merges them into the state's tables.
 ///
-/// Nothing of a record is kept in memory while the run reads: its rows are in the workers' spools
-/// (`RecordRowSpool`) and its key (id, content hash, sources, date, file) goes to a bucketed spool
-/// file here. The merge then takes the spool one id bucket at a time (1/64 of the run), joins it
-/// with the previous state's records of the same bucket, and decides per record; what it keeps in
-/// memory is a bit per record of this run and the ids of previous records to drop or re-source.
+/// Nothing of a record is kept in memory while the run reads: its rows go, in arrival order, to a
+/// file per table that is written (and hashed) as the final table would be, and its key (id,
+/// content hash, sources, date, file) to a bucketed spool file. The merge then takes the keys one
+/// id bucket at a time (1/64 of the run), joins them with the previous state's records of the same
+/// bucket, and decides per record; what it keeps in memory is a bit per record of this run and the
+/// ids of previous records to drop or re-source. When there is no previous table and every record
+/// is new (a first import), the rows file *is* the table: nothing is copied.
 final class RecordStager {
     let kind: RecordKind
     let kindIndex: Int
@@ -83,14 +131,41 @@ final class RecordStager {
     private(set) var duplicatesInRun = 0
     private(set) var supersededInRun = 0
     private(set) var received = 0
+    /// Per table: this run's rows in arrival order behind the table's header, and per record the
+    /// length and row count of its rows there.
+    private var rows: [CSVWriter]
+    private var lengths: [SpoolWriter]
+    private var header: [Int]
 
     init(kind: RecordKind, scratch: String) throws {
         self.kind = kind
         self.kindIndex = RecordKind.all.firstIndex { $0.name == kind.name }!
         self.scratch = scratch + "/stage-" + kind.name
+        try FileSystem.makeDirectory(self.scratch)
+        rows = try kind.tables.map { try CSVWriter(path: scratch + "/stage-" + kind.name + "/spool-" + $0.file, header: $0.header) }
+        lengths = try kind.tables.map { try SpoolWriter(path: scratch + "/stage-" + kind.name + "/lengths-" + $0.file, bufferSize: 64 * 1024) }
+        header = kind.tables.map { t in
+            var h: [UInt8] = []
+            CSVWriter.encodeRow(t.header, into: &h)
+            return h.count
+        }
     }
 
-    /// One record arriving, in input order (its rows are in a worker's spool, see `RecordRowSpool`).
+    /// The rows of the record last added, for table `table` (every table of the kind, in order).
+    func addRows(table: Int, _ bytes: UnsafeRawBufferPointer, count: Int) {
+        rows[table].rawRows(bytes, count: count)
+        lengths[table].append(UInt32(count), UInt32(bytes.count), 0, UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Drops the scratch files (nothing of this kind arrived).
+    func discard() {
+        for r in rows { _ = try? r.close() }
+        for l in lengths { try? l.finish() }
+        keys?.remove()
+        FileSystem.removeTree(scratch)
+    }
+
+    /// One record arriving, in input order; its rows follow through `addRows`.
     func add(_ r: StagedKey, source: RecordSource, file: String) throws {
         if keys == nil { keys = try BucketSpool(directory: scratch + "/keys", bufferSize: 16 * 1024) }
         received += 1
@@ -142,7 +217,7 @@ final class RecordStager {
 
     /// Writes the merged tables into `stateDir` (previous tables from `previous`), and one line per
     /// change to `changes`. `rowSpools`: per table of this kind, the workers' spool files.
-    func merge(previous: (String) -> String?, stateDir: String, changes: CSVWriter, rowSpools: [[String]]) throws -> MergeResult {
+    func merge(previous: (String) -> String?, stateDir: String, changes: CSVWriter) throws -> MergeResult {
         guard let keys else { return MergeResult(outputs: [], changes: [:]) }
         try keys.finishWriting()
         var counts: [RecordChange: Int] = [:]
@@ -253,25 +328,42 @@ final class RecordStager {
         resourceMasks = order.map { resourceMasks[$0] }
 
         // 3. Each table: previous rows (replaced ones dropped, re-sourced ones updated), then this
-        //    run's winning rows in arrival order — both copied as the bytes they are.
+        //    run's winning rows in arrival order — both copied as the bytes they are. A first import
+        //    (no previous table, every record new and once) keeps the rows file as the table.
         var outputs: [OutputFile] = []
+        for l in lengths { try l.finish() }
+        let allNew = counts[.added, default: 0] == received && duplicatesInRun == 0 && supersededInRun == 0
         for (t, table) in kind.tables.enumerated() {
-            let out = try CSVWriter(path: stateDir + "/" + table.file, header: table.header)
+            let written = try rows[t].close()
+            let final = stateDir + "/" + table.file
+            if allNew && previous(table.file) == nil {
+                try FileSystem.rename(written.path, final)
+                outputs.append(OutputFile(path: final, rows: written.rows, bytes: written.bytes, sha256: written.sha256))
+                continue
+            }
+            let out = try CSVWriter(path: final, header: table.header)
             if let prev = previous(table.file) {
                 try copyPrevious(prev, table: table, into: out, drop: dropIDs, resource: (resourceIDs, resourceMasks))
             }
+            let runRows = try RawPieceReader(path: written.path, skipping: header[t])
+            let index = try SpoolReader(path: lengths[t].path)
             var seq = 0
-            try Self.mergeSpools(rowSpools[t]) { rows, count in
+            var buffer: [UInt8] = []
+            while try index.next() {
                 seq += 1
-                guard seq <= received, kept[seq >> 6] & (1 << UInt64(seq & 63)) != 0 else { return }
-                if let column = table.sourceColumn, let mask = sourcesOf[seq] {
-                    Self.resource(rows, column: column, to: RecordSource.format(mask: mask), into: out)
-                } else {
-                    out.rawRows(rows, count: count)
+                let count = Int(index.a), length = Int(index.b)
+                try runRows.read(length, into: &buffer)
+                guard seq <= received, kept[seq >> 6] & (1 << UInt64(seq & 63)) != 0 else { continue }
+                try buffer.withUnsafeBytes { b in
+                    if let column = table.sourceColumn, let mask = sourcesOf[seq] {
+                        Self.resource(b, column: column, to: RecordSource.format(mask: mask), into: out)
+                    } else {
+                        out.rawRows(b, count: count)
+                    }
                 }
             }
             guard seq == received else {
-                throw KenpoError.invariant("import: \(kind.name) staged \(received) records but the row spools of \(table.file) hold \(seq)")
+                throw KenpoError.invariant("import: \(kind.name) staged \(received) records but the rows of \(table.file) hold \(seq)")
             }
             outputs.append(try out.close())
         }
@@ -326,25 +418,6 @@ final class RecordStager {
                 if let source, f == table.sourceColumn { out.field(source) } else { r.withField(f) { out.field(bytes: $0) } }
             }
             out.endRow()
-        }
-    }
-
-    /// Reads the workers' spools of one table back in input order (document, then record) and hands
-    /// each record's rows and their count to `body`.
-    static func mergeSpools(_ paths: [String], _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
-        let readers = try paths.map { try SpoolReader(path: $0) }
-        var live = try readers.filter { try $0.next() }
-        if live.count == 1 {
-            let r = live[0]
-            repeat { try body(r.bytes, Int(r.c)) } while try r.next()
-            return
-        }
-        while !live.isEmpty {
-            var best = 0
-            for k in 1..<live.count where (live[k].a, live[k].b) < (live[best].a, live[best].b) { best = k }
-            let r = live[best]
-            try body(r.bytes, Int(r.c))
-            if try !r.next() { live.remove(at: best) }
         }
     }
 
