@@ -18,31 +18,16 @@ import Glibc
         ["reissue", "--data", data, "--date", "2026-11-22", "--key-file", keyFile, "samples/reissue/requests.csv"]
     }
 
-    /// Runs kenpo with extra environment variables (the crash hook), output to files.
+    /// Runs kenpo with extra environment variables (the crash hook) and without KENPO_CODE_KEY_FILE.
     static func run(_ args: [String], environment extra: [String: String] = [:]) throws -> KenpoProcess.Result {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kenpo-codes-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let outURL = tmp.appendingPathComponent("out"), errURL = tmp.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let p = Process()
-        p.executableURL = KenpoProcess.binary
-        p.arguments = args
-        p.currentDirectoryURL = KenpoProcess.packageRoot
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "KENPO_CODE_KEY_FILE")
-        for (k, v) in extra { env[k] = v }
-        p.environment = env
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        let r = KenpoProcess.Result(status: p.terminationStatus,
-                                    stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                                    stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-        SanitizedRun.check(stderr: r.stderr, args: args)
-        return r
+        try KenpoProcess.run(args, environment: withoutKeyVariable(extra))
+    }
+
+    /// The environment changes that drop an inherited KENPO_CODE_KEY_FILE unless `extra` sets it.
+    static func withoutKeyVariable(_ extra: [String: String]) -> [String: String?] {
+        var changes: [String: String?] = ["KENPO_CODE_KEY_FILE": nil]
+        for (name, value) in extra { changes[name] = value }
+        return changes
     }
 
     /// A data folder with the day-1 member master and the sample mailing lists issued.

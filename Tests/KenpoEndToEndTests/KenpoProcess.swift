@@ -28,7 +28,10 @@ struct KenpoProcess {
     }
 
     /// Output goes to files, not pipes, so a chatty run can never block on a full pipe.
-    static func run(_ args: [String]) throws -> Result {
+    /// `launcher` runs kenpo through another program (its first element; kenpo's path is the
+    /// launcher's to pass on); `environment` changes the inherited environment (nil removes a name).
+    static func run(_ args: [String], launcher: [String] = [],
+                    environment changes: [String: String?] = [:]) throws -> Result {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kenpo-proc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -36,9 +39,14 @@ struct KenpoProcess {
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let p = Process()
-        p.executableURL = binary
-        p.arguments = args
+        p.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? binary
+        p.arguments = Array(launcher.dropFirst()) + args
         p.currentDirectoryURL = packageRoot
+        if !changes.isEmpty {
+            var env = ProcessInfo.processInfo.environment
+            for (name, value) in changes { env[name] = value }
+            p.environment = env
+        }
         p.standardOutput = try FileHandle(forWritingTo: outURL)
         p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()

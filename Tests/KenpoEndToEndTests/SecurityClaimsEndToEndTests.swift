@@ -75,29 +75,8 @@ import Glibc
     /// KENPO_CODE_KEY_FILE removed from the environment unless `extra` sets it; output to files.
     static func run(_ args: [String], umask mask: String = "000", program: String = KenpoProcess.binary.path,
                     environment extra: [String: String] = [:]) throws -> KenpoProcess.Result {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kenpo-sec-proc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let outURL = tmp.appendingPathComponent("out"), errURL = tmp.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "umask \(mask); exec \"$@\"", "sh", program] + args
-        p.currentDirectoryURL = KenpoProcess.packageRoot
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "KENPO_CODE_KEY_FILE")
-        for (k, v) in extra { env[k] = v }
-        p.environment = env
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        let r = KenpoProcess.Result(status: p.terminationStatus,
-                                    stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                                    stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-        SanitizedRun.check(stderr: r.stderr, args: args)
-        return r
+        try KenpoProcess.run(args, launcher: ["/bin/sh", "-c", "umask \(mask); exec \"$@\"", "sh", program],
+                             environment: CodesEndToEndTests.withoutKeyVariable(extra))
     }
 
     /// The sample pipeline run once under umask 000, shared by the tests that only read its results.
@@ -188,7 +167,7 @@ import Glibc
         return values
     }
 
-    /// The plain codes of every print file under `outbox`, grouped (XXXX-XXXX-XXXX) and compact.
+    /// The plain codes of every print file under `outbox`, in their printed form (three groups of four, hyphenated) and compact.
     static func printedCodes(outbox: String) throws -> [AccessCode] {
         var codes: [AccessCode] = []
         for f in files(outbox) where f.hasSuffix("postcards.csv") {

@@ -34,7 +34,6 @@ public final class DeletionRequestReader {
     public func next() throws -> Record? {
         guard try file.next() else { return nil }
         let line = file.line
-        if let m = file.malformed { return .rejected(.malformedRecord, m, line: line, key: "") }
         let v: [String]
         switch file.values() {
         case .failure(let p): return .rejected(p.reason, p.message, line: line, key: "")

@@ -47,8 +47,9 @@ final class RequestFile {
     var fieldCount: Int { csv.fieldCount }
 
     /// The row's values in the order of `names`, trimmed ("" for a column the row or the header
-    /// lacks), or why the row cannot be read.
+    /// lacks), or why the row cannot be read (a malformed record, a field that is not UTF-8).
     func values() -> Result<[String], RequestFileProblem> {
+        if let m = csv.malformed { return .failure(RequestFileProblem(reason: .malformedRecord, message: m)) }
         var v: [String] = []
         v.reserveCapacity(index.count)
         for i in index {

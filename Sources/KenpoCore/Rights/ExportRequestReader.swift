@@ -29,6 +29,7 @@ public final class ExportRequestReader {
     public func next() throws -> Record? {
         guard try file.next() else { return nil }
         let line = file.line
+        // A malformed record is named as such before its column count (values() would say so after it).
         if let m = file.malformed { return .rejected(.malformedRecord, m, line: line, key: "") }
         if file.fieldCount != file.columns { return .rejected(.columnCount, file.columnCountMessage, line: line, key: "") }
         let v: [String]
