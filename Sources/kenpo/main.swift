@@ -61,9 +61,7 @@ left out (run), 1 failed (nothing published), 2 bad usage or configuration.
 func printOutcome(_ o: RunOutcome, rejectsExitStatus: Int32 = 3) -> Int32 {
     let m = o.manifest
     print("run \(m.runId): \(m.status)")
-    for i in m.inputs {
-        print("  in   \(i.path): read \(i.records.read), accepted \(i.records.accepted), rejected \(i.records.rejected)")
-    }
+    for line in RunReport.inputLines(m, manifestPath: o.outboxPath + "/manifest.json") { print("  in   " + line) }
     for f in m.outputs { print("  out  \(f.path): \(f.rows) rows") }
     if !m.rejectReasons.isEmpty {
         print("  rejects: " + m.rejectReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -60,6 +60,27 @@ import Testing
         #expect(summary.lists == figures)
     }
 
+    @Test func theCommandLinePrintsEveryInputOfASmallRunAndGroupsOfABigOne() throws {
+        var m = Self.manifest(inputs: Self.inputs, archived: nil)
+        var figures = Manifest.ListSummary()
+        for i in Self.inputs { figures.add(i) }
+        m.lists = figures
+        let small = RunReport.inputLines(m, manifestPath: "var/outbox/r1/manifest.json")
+        #expect(small.count == 3)
+        #expect(small[0] == "inbox/sample-kamome/roster.csv: read 5000, accepted 4990, rejected 10")
+        // A run over Run.listsHeldInMemory inputs holds none: the lines are per insurer and kind.
+        for _ in 0..<Run.listsHeldInMemory { figures.add(Self.inputs[1]) }
+        m.lists = figures
+        m.inputs = []
+        let big = RunReport.inputLines(m, manifestPath: "var/outbox/r1/manifest.json")
+        #expect(big == [
+            "health_xml: 10001 files, read 10001, accepted 10001, rejected 0",
+            "p/ü · : 1 files, read 2, accepted 0, rejected 2",
+            "sample-kamome · roster: 1 files, read 5000, accepted 4990, rejected 10",
+            "10003 input files, each listed in var/outbox/r1/manifest.json",
+        ])
+    }
+
     @Test func aListCheckpointCutsLaterElementsOff() throws {
         let dir = Self.tempFolder()
         defer { FileSystem.removeTree(dir) }

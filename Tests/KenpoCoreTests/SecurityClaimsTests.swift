@@ -159,9 +159,9 @@ import Glibc
         let a = CodeHasher(key: try CodeKey(bytes: Array(repeating: 1, count: 32)))
         let b = CodeHasher(key: try CodeKey(bytes: Array(repeating: 2, count: 32)))
         let ledger = CodeLedger()
-        let (c1, _) = ledger.issue(person: "p1", kind: .mailing, hasher: a, generation: "g1", date: "2026-11-21", batchID: "b1")
-        let (c2, _) = ledger.issue(person: "p2", kind: .mailing, hasher: b, generation: "g2", date: "2026-11-22", batchID: "b2")
-        let active = ledger.entries.filter { $0.status == .active }
+        let (c1, _) = ledger.issue(person: 1, kind: .mailing, hasher: a, generation: "g1", date: "2026-11-21", batchID: "b1")
+        let (c2, _) = ledger.issue(person: 2, kind: .mailing, hasher: b, generation: "g2", date: "2026-11-22", batchID: "b2")
+        let active = try ledger.entries.filter { $0.status == .active }
         #expect(active.count == 2)
         #expect(active.map(\.keyFingerprint) == [a.key.fingerprint, b.key.fingerprint])
         #expect(active[0].codeHash == a.hash(c1) && active[1].codeHash == b.hash(c2))

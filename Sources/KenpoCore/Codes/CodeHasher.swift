@@ -165,7 +165,12 @@ public struct CodeHasher: Sendable {
     /// Lower-case hex of HMAC-SHA256(key, the code's 12 compact ASCII characters). Hashing the compact
     /// form means the same code always gives the same hash however it was grouped or typed.
     public func hash(_ code: AccessCode) -> String {
-        Hex.encode(Self.hmacSHA256(key: key.bytes, message: Array(code.compact.utf8)))
+        Hex.encode(hashBytes(code))
+    }
+
+    /// The same hash as `hash`, as its 32 bytes.
+    public func hashBytes(_ code: AccessCode) -> [UInt8] {
+        Self.hmacSHA256(key: key.bytes, message: Array(code.compact.utf8))
     }
 
     /// HMAC-SHA256 (RFC 2104 with SHA-256) of `message` under `key`, 32 bytes. Takes raw bytes so the

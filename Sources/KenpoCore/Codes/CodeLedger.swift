@@ -51,6 +51,60 @@ public struct CodeLedgerEntry: Equatable, Sendable {
     }
 }
 
+/// A code's keyed hash (HMAC-SHA256), its 32 bytes packed into four words: the ledger keeps one per
+/// active code — a million and more — so not as a 64-character `String` (about 100 bytes each).
+/// Words are big-endian, so `<` orders hashes as their bytes (and their hex) would.
+struct PackedCodeHash: Hashable, Comparable {
+    var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    init(bytes: [UInt8]) {
+        precondition(bytes.count == 32, "a code hash is 32 bytes")
+        func word(_ k: Int) -> UInt64 { (0..<8).reduce(0) { $0 << 8 | UInt64(bytes[k * 8 + $1]) } }
+        (w0, w1, w2, w3) = (word(0), word(1), word(2), word(3))
+    }
+
+    /// From the ledger's text: exactly 64 lower-case hex digits, as `hex` writes them; nil otherwise.
+    init?(hex: UnsafeRawBufferPointer) {
+        guard hex.count == 64,
+              let a = LedgerHex.word(hex, at: 0), let b = LedgerHex.word(hex, at: 16),
+              let c = LedgerHex.word(hex, at: 32), let d = LedgerHex.word(hex, at: 48) else { return nil }
+        (w0, w1, w2, w3) = (a, b, c, d)
+    }
+
+    init?(hex: String) {
+        var s = hex
+        guard let h = s.withUTF8({ PackedCodeHash(hex: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = h
+    }
+
+    var hex: String { StableHash.hex(w0) + StableHash.hex(w1) + StableHash.hex(w2) + StableHash.hex(w3) }
+
+    static func < (a: PackedCodeHash, b: PackedCodeHash) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
+}
+
+/// Lower-case hex as kenpo writes ids and hashes; anything else in a ledger is damage.
+enum LedgerHex {
+    /// The 16 hex digits at `offset` as a word; nil unless all are 0-9 or a-f.
+    static func word(_ p: UnsafeRawBufferPointer, at offset: Int) -> UInt64? {
+        guard offset + 16 <= p.count else { return nil }
+        var v: UInt64 = 0
+        for k in offset..<(offset + 16) {
+            let c = p[k]
+            let n: UInt8
+            switch c {
+            case 0x30...0x39: n = c - 0x30
+            case 0x61...0x66: n = c - 0x57
+            default: return nil
+            }
+            v = v << 4 | UInt64(n)
+        }
+        return v
+    }
+
+    /// A person id as members.csv writes it (16 lower-case hex digits).
+    static func personID(_ p: UnsafeRawBufferPointer) -> UInt64? { p.count == 16 ? word(p, at: 0) : nil }
+}
+
 /// The code ledger (閲覧コード台帳): every code ever issued, as its HMAC, with its status.
 ///
 /// Rules:
@@ -60,111 +114,256 @@ public struct CodeLedgerEntry: Equatable, Sendable {
 ///   away and drawn again.
 /// - Plain codes never enter the ledger; `issue` hands the code back to the caller (the print file).
 ///
-/// The ledger is held in memory (a hash and a few short strings per code).
+/// Memory: the ledger grows by a row per postcard for as long as the service runs, so its rows are
+/// never held. Opening it reads the file once and keeps only the active codes (person id and packed
+/// hash, 40 bytes each, sorted); `write` reads it again, copying each row and rewriting the status of
+/// the ones this version replaced, then appends the codes issued (about 150 bytes each while held).
+/// The file it starts from must stay as it is until `write` (`Run.stateFileForRewrite` sees to that).
 public final class CodeLedger {
-    public private(set) var entries: [CodeLedgerEntry] = []
-    /// active hash → entry index.
-    private var activeByHash: [String: Int] = [:]
-    /// person id → index of the person's active entry.
-    private var activeByPerson: [String: Int] = [:]
+    /// The version this one starts from (nil: none yet).
+    private let basePath: String?
+    private struct ActiveCode { var person: UInt64; var hash: PackedCodeHash }
+    /// The base's active codes, sorted by person; and their hashes, sorted.
+    private var baseActive: [ActiveCode] = []
+    private var baseActiveHashes: [PackedCodeHash] = []
+    private var baseCounts: [CodeStatus: Int] = [:]
+    /// Base persons whose active code this version replaced → the issued code that replaced it.
+    private var baseReplaced: [UInt64: Int32] = [:]
+    /// Base hashes that are no longer active.
+    private var freedBaseHashes: Set<PackedCodeHash> = []
+
+    /// What the codes of one call to `issue` share (for a mailing batch: all of them).
+    private struct IssueContext: Hashable {
+        var keyFingerprint: String, generation: String, date: String, batchID: String
+        var kind: Issue
+    }
+    private var contexts: [IssueContext] = []
+    private var contextIndex: [IssueContext: Int32] = [:]
+    private struct IssuedCode { var person: UInt64; var hash: PackedCodeHash; var context: Int32; var replacedBy: Int32 = -1 }
+    /// Codes issued by this version, in issue order.
+    private var issued: [IssuedCode] = []
+    /// person → index in `issued` of the person's active code, and the active hashes among `issued`.
+    private var activeIssued: [UInt64: Int32] = [:]
+    private var issuedActiveHashes: Set<PackedCodeHash> = []
     /// Codes drawn again because their hash was already active (for the run summary).
     public private(set) var redraws = 0
 
-    public init() {}
+    private init(basePath: String?) { self.basePath = basePath }
 
-    /// Reads `access_codes.csv` (nil: no ledger yet).
+    /// An empty ledger.
+    public convenience init() { self.init(basePath: nil) }
+
+    /// Opens `access_codes.csv` (nil: no ledger yet), checking every row.
     public convenience init(path: String?) throws {
-        self.init()
+        self.init(basePath: path)
         guard let path else { return }
+        let csv = try Self.open(path)
+        while try csv.next() {
+            let row = try Self.keyFields(csv, path)
+            baseCounts[row.status, default: 0] += 1
+            if row.status == .active { baseActive.append(ActiveCode(person: row.person, hash: row.hash)) }
+        }
+        baseActive.sort { $0.person < $1.person }
+        baseActiveHashes = baseActive.map(\.hash)
+        baseActiveHashes.sort()
+        let twoForOnePerson = zip(baseActive, baseActive.dropFirst()).contains { $0.person == $1.person }
+        let twoWithOneHash = zip(baseActiveHashes, baseActiveHashes.dropFirst()).contains { $0 == $1 }
+        if twoForOnePerson || twoWithOneHash { try Self.refuseDuplicateActive(path) }
+    }
+
+    private static func open(_ path: String) throws -> CSVReader {
         let csv = try CSVReader(path: path)
-        guard try csv.next() else { return }
+        guard try csv.next() else { return csv }
         let header = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }
         guard header == CodeLedgerEntry.header else {
             throw KenpoError.input(path: path, line: 1, message: "the code ledger's header is not the one this kenpo version writes; the state generation is damaged or from another version")
         }
+        return csv
+    }
+
+    /// The fields a ledger row is kept by, read as bytes; throws for a damaged row.
+    private static func keyFields(_ csv: CSVReader, _ path: String) throws -> (person: UInt64, hash: PackedCodeHash, status: CodeStatus) {
+        guard csv.malformed == nil, csv.fieldCount == CodeLedgerEntry.header.count,
+              let person = csv.withField(0, LedgerHex.personID), let hash = csv.withField(1, { PackedCodeHash(hex: $0) }),
+              let status = CodeStatus(rawValue: csv.withField(6) { String(decoding: $0, as: UTF8.self) }) else {
+            throw KenpoError.input(path: path, line: csv.line, message: "the code ledger has a damaged row; restore the previous state generation")
+        }
+        return (person, hash, status)
+    }
+
+    /// Reads the file again to name the line of the second active code for one person or with one hash.
+    private static func refuseDuplicateActive(_ path: String) throws -> Never {
+        let csv = try open(path)
+        var persons = Set<UInt64>(), hashes = Set<PackedCodeHash>()
+        var line = 0
         while try csv.next() {
-            let f = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }
-            guard csv.malformed == nil, let e = CodeLedgerEntry(fields: f) else {
-                throw KenpoError.input(path: path, line: csv.line, message: "the code ledger has a damaged row; restore the previous state generation")
-            }
-            try append(e, path: path, line: csv.line)
+            let row = try keyFields(csv, path)
+            if row.status == .active, !persons.insert(row.person).inserted || !hashes.insert(row.hash).inserted { line = csv.line; break }
         }
+        throw KenpoError.input(path: path, line: line, message: "the code ledger holds two active codes with one hash or for one person; the state generation is damaged")
     }
 
-    private func append(_ e: CodeLedgerEntry, path: String, line: Int) throws {
-        if e.status == .active {
-            if activeByHash[e.codeHash] != nil || activeByPerson[e.personID] != nil {
-                throw KenpoError.input(path: path, line: line, message: "the code ledger holds two active codes with one hash or for one person; the state generation is damaged")
-            }
-            activeByHash[e.codeHash] = entries.count
-            activeByPerson[e.personID] = entries.count
-        }
-        entries.append(e)
+    private static func contains(_ sorted: [PackedCodeHash], _ value: PackedCodeHash) -> Bool {
+        var lo = 0, hi = sorted.count
+        while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < value { lo = mid + 1 } else { hi = mid } }
+        return lo < sorted.count && sorted[lo] == value
     }
 
-    /// The person's active entry, if any.
-    public func activeEntry(person: String) -> CodeLedgerEntry? { activeByPerson[person].map { entries[$0] } }
+    private func baseActiveHash(of person: UInt64) -> PackedCodeHash? {
+        var lo = 0, hi = baseActive.count
+        while lo < hi { let mid = (lo + hi) / 2; if baseActive[mid].person < person { lo = mid + 1 } else { hi = mid } }
+        return lo < baseActive.count && baseActive[lo].person == person ? baseActive[lo].hash : nil
+    }
+
+    private func isActive(_ h: PackedCodeHash) -> Bool {
+        if issuedActiveHashes.contains(h) { return true }
+        return Self.contains(baseActiveHashes, h) && !freedBaseHashes.contains(h)
+    }
 
     /// True when `hash` is the hash of an active code.
-    public func isActive(hash: String) -> Bool { activeByHash[hash] != nil }
+    public func isActive(hash: String) -> Bool { PackedCodeHash(hex: hash).map(isActive) ?? false }
 
-    public var activeCount: Int { activeByHash.count }
+    public var activeCount: Int { baseActive.count - baseReplaced.count + activeIssued.count }
 
     /// Why a code is being issued.
-    public enum Issue: Sendable {
+    public enum Issue: Hashable, Sendable {
         /// From an insurer mailing list: a previous active code becomes `superseded`.
         case mailing
         /// A reissue (再発行): a previous active code becomes `revoked` with the request's reason and ticket.
         case reissue(reason: String, ticket: String)
     }
 
-    /// Issues a new code to `person`, updating the person's previous active code, and returns the
-    /// code (the only place the plain code exists, for the print file) and the status the previous
-    /// code was given (nil when there was none).
-    public func issue(person: String, kind: Issue, hasher: CodeHasher, generation: String, date: String, batchID: String,
+    /// Issues a new code to `person` (a person id of members.csv), updating the person's previous
+    /// active code, and returns the code (the only place the plain code exists, for the print file)
+    /// and the status the previous code was given (nil when there was none).
+    public func issue(person: UInt64, kind: Issue, hasher: CodeHasher, generation: String, date: String, batchID: String,
                       draw: () -> AccessCode = { AccessCode.generate() }) -> (code: AccessCode, previous: CodeStatus?) {
         var code = draw()
-        var hash = hasher.hash(code)
-        while activeByHash[hash] != nil {
+        var hash = PackedCodeHash(bytes: hasher.hashBytes(code))
+        while isActive(hash) {
             redraws += 1
             code = draw()
-            hash = hasher.hash(code)
+            hash = PackedCodeHash(bytes: hasher.hashBytes(code))
         }
+        let context = IssueContext(keyFingerprint: hasher.key.fingerprint, generation: generation, date: date, batchID: batchID, kind: kind)
+        let contextNumber: Int32
+        if let n = contextIndex[context] { contextNumber = n } else {
+            contextNumber = Int32(contexts.count)
+            contexts.append(context)
+            contextIndex[context] = contextNumber
+        }
+        let index = Int32(issued.count)
         var previous: CodeStatus?
-        let (status, reason, ticket): (CodeStatus, String, String)
-        switch kind {
-        case .mailing: (status, reason, ticket) = (.superseded, "mailing", "")
-        case .reissue(let r, let t): (status, reason, ticket) = (.revoked, r, t)
+        if let old = activeIssued[person] {
+            issued[Int(old)].replacedBy = index
+            issuedActiveHashes.remove(issued[Int(old)].hash)
+            previous = replacement(by: index, contextNumber).status
+        } else if baseReplaced[person] == nil, let old = baseActiveHash(of: person) {
+            baseReplaced[person] = index
+            freedBaseHashes.insert(old)
+            previous = replacement(by: index, contextNumber).status
         }
-        if let old = activeByPerson[person] {
-            entries[old].status = status
-            entries[old].changedDate = date
-            entries[old].reason = reason
-            entries[old].ticket = ticket
-            activeByHash[entries[old].codeHash] = nil
-            previous = status
-        }
-        let entry = CodeLedgerEntry(personID: person, codeHash: hash, keyFingerprint: hasher.key.fingerprint,
-                                    generation: generation, issuedDate: date, batchID: batchID, status: .active,
-                                    changedDate: date, reason: { if case .mailing = kind { return "mailing" } else { return "reissue" } }(),
-                                    ticket: ticket)
-        activeByHash[hash] = entries.count
-        activeByPerson[person] = entries.count
-        entries.append(entry)
+        issued.append(IssuedCode(person: person, hash: hash, context: contextNumber))
+        activeIssued[person] = index
+        issuedActiveHashes.insert(hash)
         return (code, previous)
     }
 
-    /// Writes the ledger (owner-only, CRLF) and returns its manifest entry.
+    /// What a code replaced by issued code `index` becomes: superseded by a mailing, revoked (with
+    /// the request's reason and ticket) by a reissue, on the new code's date.
+    private func replacement(by index: Int32, _ context: Int32? = nil) -> (status: CodeStatus, changedDate: String, reason: String, ticket: String) {
+        let c = contexts[Int(context ?? issued[Int(index)].context)]
+        switch c.kind {
+        case .mailing: return (.superseded, c.date, "mailing", "")
+        case .reissue(let reason, let ticket): return (.revoked, c.date, reason, ticket)
+        }
+    }
+
+    private func entry(issued i: Int) -> CodeLedgerEntry {
+        let code = issued[i]
+        let c = contexts[Int(code.context)]
+        var e: CodeLedgerEntry
+        switch c.kind {
+        case .mailing:
+            e = CodeLedgerEntry(personID: StableHash.hex(code.person), codeHash: code.hash.hex, keyFingerprint: c.keyFingerprint,
+                                generation: c.generation, issuedDate: c.date, batchID: c.batchID, status: .active,
+                                changedDate: c.date, reason: "mailing", ticket: "")
+        case .reissue(_, let ticket):
+            e = CodeLedgerEntry(personID: StableHash.hex(code.person), codeHash: code.hash.hex, keyFingerprint: c.keyFingerprint,
+                                generation: c.generation, issuedDate: c.date, batchID: c.batchID, status: .active,
+                                changedDate: c.date, reason: "reissue", ticket: ticket)
+        }
+        if code.replacedBy >= 0 {
+            let r = replacement(by: code.replacedBy)
+            (e.status, e.changedDate, e.reason, e.ticket) = (r.status, r.changedDate, r.reason, r.ticket)
+        }
+        return e
+    }
+
+    /// Writes this version (owner-only, CRLF): the base's rows in their order, those this version
+    /// replaced with their new status, then the codes issued, and returns its manifest entry.
     public func write(to path: String) throws -> OutputFile {
         let w = try CSVWriter(path: path, header: CodeLedgerEntry.header)
-        for e in entries { w.row(e.fields) }
+        if let basePath {
+            let csv = try Self.open(basePath)
+            while try csv.next() {
+                let row = try Self.keyFields(csv, basePath)
+                if row.status == .active, let by = baseReplaced[row.person] {
+                    for i in 0..<6 { csv.withField(i) { w.field(bytes: $0) } }
+                    let r = replacement(by: by)
+                    w.field(r.status.rawValue); w.field(r.changedDate); w.field(r.reason); w.field(r.ticket)
+                } else {
+                    for i in 0..<csv.fieldCount { csv.withField(i) { w.field(bytes: $0) } }
+                }
+                w.endRow()
+            }
+        }
+        for i in issued.indices { w.row(entry(issued: i).fields) }
         return try w.close()
+    }
+
+    /// Every row of this version, as `write` would write them. Reads the base file: for tests and
+    /// tools, not for a loop.
+    public var entries: [CodeLedgerEntry] {
+        get throws {
+            var out: [CodeLedgerEntry] = []
+            if let basePath {
+                let csv = try Self.open(basePath)
+                while try csv.next() {
+                    let row = try Self.keyFields(csv, basePath)
+                    guard var e = CodeLedgerEntry(fields: (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }) else {
+                        throw KenpoError.input(path: basePath, line: csv.line, message: "the code ledger has a damaged row; restore the previous state generation")
+                    }
+                    if row.status == .active, let by = baseReplaced[row.person] {
+                        let r = replacement(by: by)
+                        (e.status, e.changedDate, e.reason, e.ticket) = (r.status, r.changedDate, r.reason, r.ticket)
+                    }
+                    out.append(e)
+                }
+            }
+            for i in issued.indices { out.append(entry(issued: i)) }
+            return out
+        }
+    }
+
+    /// The person's active entry, if any (reads the base file when the code is the base's).
+    public func activeEntry(person: UInt64) throws -> CodeLedgerEntry? {
+        if let i = activeIssued[person] { return entry(issued: Int(i)) }
+        guard baseReplaced[person] == nil, baseActiveHash(of: person) != nil else { return nil }
+        return try entries.first { $0.status == .active && $0.personID == StableHash.hex(person) }
     }
 
     /// Counts by status, for the run summary.
     public var countsByStatus: [CodeStatus: Int] {
-        var c: [CodeStatus: Int] = [:]
-        for e in entries { c[e.status, default: 0] += 1 }
-        return c
+        var c = baseCounts
+        for (_, by) in baseReplaced {
+            c[.active, default: 0] -= 1
+            c[replacement(by: by).status, default: 0] += 1
+        }
+        for code in issued {
+            let status = code.replacedBy >= 0 ? replacement(by: code.replacedBy).status : .active
+            c[status, default: 0] += 1
+        }
+        return c.filter { $0.value != 0 }
     }
 }

@@ -82,21 +82,9 @@ public final class CodesStage {
     public let handBack: InsurerHandBack
     private let ownsHandBack: Bool
 
-    struct MemberInfo { var status: MemberStatus; var kanjiName: String; var kanaName: String; var insurer: String; var postal: String; var address: String }
-
-    /// One accepted postcard request.
-    struct Request {
-        var personID: String
-        var postal: String
-        var address1: String
-        var address2: String
-        var name: String
-        var insurer: String
-        var reason: String
-        var tickets: [String]
-        /// The insurer's profile, when known: the postcard counts in its hand-back summary.
-        var profile: InsurerProfile?
-    }
+    typealias Request = PostcardRequestSpool.Request
+    /// The first accepted row of a person in this batch: its request number, and where it was read.
+    struct FirstRow { var request: Int; var file: Int; var line: Int }
 
     /// `handBack`: a collector shared with other stages of the same run, written by the caller before
     /// the run publishes; nil: the stage keeps its own and writes it at the end of `process`.
@@ -118,28 +106,7 @@ public final class CodesStage {
         }
         if options.key.isDemo { Log.warning("codes: the code key \(options.key.path) is a DEMO key; never use it in production") }
 
-        // The member master: ids for the directory, and what a postcard needs per person.
-        let directory = MemberDirectory()
-        var members: [String: MemberInfo] = [:]
-        if let master = run.currentStateFile("members.csv") {
-            let reader = try MasterReader(path: master)
-            while let (pid, m) = try reader.next() {
-                directory.add(m, pid: pid)
-                members[m.personID] = MemberInfo(status: m.status, kanjiName: m.kanjiName, kanaName: m.kanaName,
-                                                 insurer: m.insurerNumber, postal: m.postalCode, address: m.address)
-            }
-        }
-
-        var requests: [Request] = []
-        var seen: [String: (Int, String, String)] = [:]   // person → (request index, where, where in Japanese)
-        switch input {
-        case .mailing(let lists):
-            for (profile, path) in lists {
-                try readMailing(profile: profile, path: path, directory: directory, members: members, requests: &requests, seen: &seen)
-            }
-        case .reissue(let paths):
-            for path in paths { try readReissue(path: path, members: members, requests: &requests, seen: &seen) }
-        }
+        let requests = try readRequests(input, batchID: batchID)
 
         // Issue: ledger and batch list in the new state generation, print file in the outbox.
         let stateDir = try run.beginStateGeneration()
@@ -154,7 +121,7 @@ public final class CodesStage {
         let isReissue = input.kind == "reissue"
         let crashPoint = isReissue ? "reissue:postcard" : "codes:postcard"
         run.progress.expect(records: requests.count)
-        for r in requests {
+        try requests.forEach { r in
             CrashPoint.reach(crashPoint)
             run.progress.advance()
             let kind: CodeLedger.Issue = isReissue ? .reissue(reason: r.reason, ticket: r.tickets.joined(separator: ";")) : .mailing
@@ -177,6 +144,7 @@ public final class CodesStage {
             sequence += 1
             printed += 1
         }
+
         let printOutput = try printFile.close()
         run.addOutput(printOutput)
 
@@ -219,6 +187,26 @@ public final class CodesStage {
         }
     }
 
+    /// Reads the batch's lists and checks every row; the accepted ones, in order, are the postcards.
+    /// The member master is held only while the rows are read.
+    private func readRequests(_ input: CodeBatchInput, batchID: String) throws -> PostcardRequestSpool {
+        // The member master, read once: the directory finds a person from a card, the address book
+        // holds each member's status and reads a name and address back when a postcard needs them.
+        let (directory, members) = try MemberAddressBook.load(masterPath: run.currentStateFile("members.csv"))
+        let requests = try PostcardRequestSpool(path: run.scratch + "/postcard-requests-" + String(batchID.prefix(16)))
+        var seen: [UInt64: FirstRow] = [:]
+        switch input {
+        case .mailing(let lists):
+            for (n, (profile, path)) in lists.enumerated() {
+                try readMailing(profile: profile, path: path, file: n, paths: input.paths, directory: directory, members: members,
+                                requests: requests, seen: &seen)
+            }
+        case .reissue(let paths):
+            for path in paths { try readReissue(path: path, members: members, requests: requests, seen: &seen) }
+        }
+        return requests
+    }
+
     private func writeSmall(_ bytes: [UInt8], name: String) throws -> OutputFile {
         let path = try run.outputPath(name)
         try FileSystem.writeAtomically(bytes, to: path)
@@ -244,19 +232,19 @@ public final class CodesStage {
     }()
     private struct ZeroGenerator: RandomNumberGenerator { mutating func next() -> UInt64 { 0 } }
 
-    private func eligibility(_ pid: String, _ members: [String: MemberInfo]) -> (MemberInfo?, RejectReason, String) {
-        guard let m = members[pid] else { return (nil, .unknownPerson, "person id \(pid) is not in the member master") }
-        guard m.status == .active else { return (nil, .personNotEligible, "the member's status on \(run.runDate.iso) is \(m.status.rawValue)") }
-        return (m, .unknownPerson, "")
+    /// Nil when the person may get a postcard (in the master, active on the run date); else why not.
+    private func ineligibility(_ pid: UInt64, _ members: MemberAddressBook) -> (RejectReason, String)? {
+        guard let status = members.status(of: pid) else { return (.unknownPerson, "person id \(StableHash.hex(pid)) is not in the member master") }
+        guard status == .active else { return (.personNotEligible, "the member's status on \(run.runDate.iso) is \(status.rawValue)") }
+        return nil
     }
 
-    private func readMailing(profile: InsurerProfile, path: String, directory: MemberDirectory, members: [String: MemberInfo],
-                             requests: inout [Request], seen: inout [String: (Int, String, String)]) throws {
+    private func readMailing(profile: InsurerProfile, path: String, file: Int, paths: [String], directory: MemberDirectory, members: MemberAddressBook,
+                             requests: PostcardRequestSpool, seen: inout [UInt64: FirstRow]) throws {
         let reader = try MailingListReader(profile: profile, path: path)
         var counts = Manifest.RecordCounts()
         let insurerName = profile.displayName.isEmpty ? (profile.insurerNumber ?? profile.name) : profile.displayName
         handBack.source(profile, header: reader.headerRaw)
-        let fileName = (path as NSString).lastPathComponent
         /// Rejects a row in rejects.csv and hands it back to the insurer: the Japanese detail, the row as sent.
         func refuse(_ line: Int, _ key: String, _ reason: RejectReason, _ detail: String, field: RosterField? = nil, japanese: String) throws {
             reject(path, line, key, reason, detail, &counts)
@@ -298,27 +286,29 @@ public final class CodesStage {
                                japanese: field.map { about($0, value) } ?? "保険者番号・記号・番号・カナ氏名・生年月日のいずれかが読み取れません")
                     continue
                 }
-                let pid: String
+                let pid: UInt64
                 switch directory.resolve(keys) {
-                case .success(let id): pid = StableHash.hex(id)
+                case .success(let id): pid = id
                 case .failure(let p):
                     try refuse(line, key, .unknownPerson, p.message,
                                japanese: "保険者番号・記号・番号・生年月日・カナ氏名が資格名簿のどの加入者とも一致しません（または一人に絞れません）")
                     continue
                 }
-                let (info, reason, detail) = eligibility(pid, members)
-                guard let m = info else {
-                    let japanese = members[pid].map { "処理日（\(run.runDate.iso)）時点の資格の状態：\($0.status.japaneseName)" }
+                if let (reason, detail) = ineligibility(pid, members) {
+                    let japanese = members.status(of: pid).map { "処理日（\(run.runDate.iso)）時点の資格の状態：\($0.japaneseName)" }
                         ?? "資格名簿に記載がありません"
                     try refuse(line, key, reason, detail, japanese: japanese)
                     continue
                 }
-                if let (_, whereFirst, whereJapanese) = seen[pid] {
-                    try refuse(line, key, .duplicatePerson, "the person already has a postcard in this batch (\(whereFirst)); one postcard per person",
-                               japanese: "同じ方のはがきがこの回に既にあります（\(whereJapanese)）。はがきは一人一枚です")
+                if let first = seen[pid] {
+                    let firstFile = paths[first.file]
+                    try refuse(line, key, .duplicatePerson, "the person already has a postcard in this batch (\(firstFile) line \(first.line)); one postcard per person",
+                               japanese: "同じ方のはがきがこの回に既にあります（\((firstFile as NSString).lastPathComponent) の\(first.line)行目）。はがきは一人一枚です")
                     continue
                 }
-                let name = !row.kanjiName.isEmpty ? row.kanjiName : (!m.kanjiName.isEmpty ? m.kanjiName : m.kanaName)
+                // The list's kanji name; without one, the master's (kanji, else kana).
+                var name = row.kanjiName
+                if name.isEmpty, let m = try members.member(pid) { name = !m.kanjiName.isEmpty ? m.kanjiName : m.kanaName }
                 if let p = layoutProblem(postal: row.postalCode, a1: row.address1, a2: row.address2, name: name) {
                     let field: RosterField
                     let japanese: String
@@ -336,7 +326,7 @@ public final class CodesStage {
                     try refuse(line, key, p.reason, p.detail, field: field, japanese: japanese)
                     continue
                 }
-                seen[pid] = (requests.count, "\(path) line \(line)", "\(fileName) の\(line)行目")
+                seen[pid] = FirstRow(request: requests.count, file: file, line: line)
                 requests.append(Request(personID: pid, postal: row.postalCode, address1: row.address1, address2: row.address2,
                                         name: name, insurer: insurerName, reason: "mailing", tickets: [], profile: profile))
                 counts.accepted += 1
@@ -373,7 +363,7 @@ public final class CodesStage {
         return out
     }()
 
-    private func readReissue(path: String, members: [String: MemberInfo], requests: inout [Request], seen: inout [String: (Int, String, String)]) throws {
+    private func readReissue(path: String, members: MemberAddressBook, requests: PostcardRequestSpool, seen: inout [UInt64: FirstRow]) throws {
         let reader = try ReissueRequestReader(path: path)
         var counts = Manifest.RecordCounts()
         var merged = 0
@@ -387,16 +377,16 @@ public final class CodesStage {
                     reject(path, line, key, .requestInvalid, "person_id '\(ControlCharacters.escaped(q.personID))' is not a 16-digit person id from members.csv", &counts)
                     continue
                 }
-                let pid = StableHash.hex(id)
+                let pid = id
                 guard !q.ticket.isEmpty else { reject(path, line, key, .requestInvalid, "the ticket number is empty", &counts); continue }
-                let (info, reason, detail) = eligibility(pid, members)
-                guard let m = info else { reject(path, line, key, reason, detail, &counts); continue }
-                if let (index, _, _) = seen[pid] {
-                    requests[index].tickets.append(q.ticket)
+                if let (reason, detail) = ineligibility(pid, members) { reject(path, line, key, reason, detail, &counts); continue }
+                if let first = seen[pid] {
+                    requests.addTicket(q.ticket, to: first.request)
                     merged += 1
                     counts.accepted += 1
                     continue
                 }
+                guard let m = try members.member(pid) else { throw KenpoError.invariant("a member found by status has no row") }
                 let newAddress = !q.postalCode.isEmpty || !q.address1.isEmpty || !q.address2.isEmpty
                 let (postal, a1, a2) = newAddress ? (q.postalCode, q.address1, q.address2) : (m.postal, m.address, "")
                 let name = !m.kanjiName.isEmpty ? m.kanjiName : m.kanaName
@@ -404,7 +394,7 @@ public final class CodesStage {
                     reject(path, line, key, p.reason, (newAddress ? "new address: " : "member master address: ") + p.detail, &counts)
                     continue
                 }
-                seen[pid] = (requests.count, "\(path) line \(line)", "")
+                seen[pid] = FirstRow(request: requests.count, file: 0, line: line)
                 // Support-desk requests are not the insurer's file: nothing is handed back for them, but the
                 // postcard counts in the summary of the person's insurer (its profile, when one names it).
                 let profile = reissueProfiles[m.insurer]

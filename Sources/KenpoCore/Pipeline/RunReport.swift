@@ -36,6 +36,18 @@ public struct RunReport {
         return byName.values.sorted { $0.name < $1.name }
     }
 
+    /// The inputs as the command line prints them: one line per file, or, when the run had too many
+    /// to hold (`Run.listsHeldInMemory`), one per insurer and kind and a pointer to the manifest,
+    /// which lists every file.
+    public static func inputLines(_ m: Manifest, manifestPath: String) -> [String] {
+        guard let lists = m.lists, lists.inputs > m.inputs.count else {
+            return m.inputs.map { "\($0.path): read \($0.records.read), accepted \($0.records.accepted), rejected \($0.records.rejected)" }
+        }
+        return lists.groups.sorted { $0.key < $1.key }.map { name, g in
+            "\(name): \(g.files) files, read \(g.counts.read), accepted \(g.counts.accepted), rejected \(g.counts.rejected)"
+        } + ["\(lists.inputs) input files, each listed in \(manifestPath)"]
+    }
+
     /// The committed inputs: how many, how many moved, the first 50 (from the list or its figures).
     static func archived(_ m: Manifest) -> (count: Int, moved: Int, first: [Manifest.ArchivedInput])? {
         if let l = m.lists, m.archived != nil || l.archived > 0 { return (l.archived, l.archivedMoved, Array(l.firstArchived.prefix(50))) }

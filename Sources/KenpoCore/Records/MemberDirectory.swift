@@ -56,6 +56,12 @@ public final class MemberDirectory {
     /// Reads only the columns it needs, as bytes (a million members are read before every import),
     /// with `MasterReader`'s checks: the header, whole rows, a known status, ids in order.
     public convenience init(masterPath: String?) throws {
+        try self.init(masterPath: masterPath, eachRow: nil)
+    }
+
+    /// The same, calling `eachRow` with every member's id and row (checked) as it is read, so a
+    /// caller that needs more of the master reads it in the same pass.
+    convenience init(masterPath: String?, eachRow: ((UInt64, CSVRowReader) throws -> Void)?) throws {
         self.init()
         guard let path = masterPath else { return }
         let r = try CSVRowReader(path: path)
@@ -76,6 +82,7 @@ public final class MemberDirectory {
                 throw KenpoError.input(path: path, line: r.line, message: "the member master is not in person-id order; the state generation is damaged")
             }
             lastID = pid
+            try eachRow?(pid, r)
             let birth = text(8), branch = text(4)
             var kana = StableHash.Builder("kana")
             r.withField(7) { kana.add(bytes: $0) }
