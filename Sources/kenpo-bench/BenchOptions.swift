@@ -2,10 +2,12 @@
 import Foundation
 
 let usageText = """
-usage: kenpo-bench [roster|import|sha256|run]... [OPTIONS]
-  With no comparison named, all four run, in this order, and one table sums them up:
+usage: kenpo-bench [roster|import|docsize|run|sha256]... [OPTIONS]
+  With no comparison named, all five run, in this order, and one table sums them up:
     roster    kenpo eligibility vs a plain Python implementation (csv + unicodedata) and pandas read_csv
     import    kenpo import --workers 1 and 2 vs xmllint --stream --noout and Python lxml iterparse
+    docsize   kenpo import of one cost-notice document of 30 to 300,000 notices (12 KB to 120 MB): peak
+              memory against document size
     run       the whole nightly run (kenpo run) at each --members size: time and memory growth
     sha256    kenpo's SHA-256 (SHA256Digest) vs sha256sum over the nightly run's output files
               (the largest run's; runs the smallest --members size first when no run output exists)
@@ -14,7 +16,8 @@ options:
   --import-mb N      checkup documents to generate, in MB (default 1024)
   --members A,B,...  nightly run sizes (default 10000,100000,1000000; a size is skipped, with a note,
                      when the disk has too little room for it)
-  --quick            a small smoke run: --rows 20000 --import-mb 20 --members 2000,20000 (under 2 minutes)
+  --quick            a small smoke run: --rows 20000 --import-mb 20 --members 2000,20000, documents up to
+                     30,000 notices (under 2 minutes)
   --runs K           runs per side in roster, import and sha256; the median is reported (default 1)
   --seed S           generator seed (default 42)
   --dir DIR          folder for generated data and outputs (default bench-data, git-ignored)
@@ -30,7 +33,7 @@ Run it from the package root:  swift run -c release kenpo-bench [--quick]
 let runDateText = "2026-11-21"
 
 enum Comparison: String, CaseIterable {
-    case roster, importing = "import", run, sha256
+    case roster, importing = "import", documentSize = "docsize", run, sha256
 }
 
 struct BenchOptions {
@@ -74,7 +77,7 @@ func parseOptions(_ args: [String]) -> BenchOptions {
     while i < args.count {
         let a = args[i]
         switch a {
-        case "roster", "import", "sha256", "run":
+        case "roster", "import", "docsize", "sha256", "run":
             o.comparisons.append(Comparison(rawValue: a)!)
         case "all": break
         case "--rows":

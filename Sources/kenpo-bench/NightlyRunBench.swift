@@ -1,8 +1,9 @@
 // The whole nightly run at several sizes: `kenpo generate --health --checkup-share 1` (once per size and
 // seed) and `kenpo run` over a pipeline with every stage the generator feeds (eligibility, import with
 // grading, codes per insurer, reissue; inputs kept in place), unpinned, from an empty data folder.
-// Its anchor is linear growth from the smallest size: time within 15% of linear, peak RSS flat and
-// under 500 MB at 1,000,000 members.
+// Its anchor is linear growth from the smallest size: time within 15% of linear; peak RSS under 500 MB
+// at 1,000,000 members (its growth with members is shown, without a target: what must stay flat is
+// memory against document size, the docsize comparison).
 import Foundation
 import KenpoCore
 
@@ -63,7 +64,7 @@ func runNightlyBench(_ o: BenchOptions, env: BenchEnvironment, sizes: [Int]) -> 
         report.rows.append(ResultRow(stage: "nightly run peak RSS", input: "\(short(base.members)) → \(short(top.members)) members",
                                      kenpo: String(format: "%.0f MB at %@", top.run.peakMB, short(top.members)),
                                      anchor: String(format: "%.0f MB at %@", base.run.peakMB, short(base.members)),
-                                     ratio: String(format: "%.1f×", growth), target: "flat (≤ 1.15×)", met: growth <= 1.15,
+                                     ratio: String(format: "%.1f×", growth),
                                      kenpoRSSKiB: top.run.maxRSSKiB, anchorRSSKiB: base.run.maxRSSKiB))
     }
     let million = report.runs.first { $0.members == 1_000_000 }

@@ -2,7 +2,7 @@
 // fixed seed into the git-ignored bench-data/ (regenerated only when missing or when the seed, size or
 // generator changed: a stamp file beside each set). Prints one summary table.
 //
-//   swift run -c release kenpo-bench [roster|import|run|sha256]... [--quick] [--markdown] [sizes...]
+//   swift run -c release kenpo-bench [roster|import|docsize|run|sha256]... [--quick] [--markdown] [sizes...]
 //
 // Options and what each comparison does: BenchOptions.swift (usage) and the file of each comparison.
 import Foundation
@@ -34,6 +34,8 @@ for comparison in selected {
         rows += runRosterBench(options, env: env, anchors: anchors)
     case .importing:
         rows += runImportBench(options, env: env, anchors: anchors)
+    case .documentSize:
+        rows += runDocumentSizeBench(options, env: env)
     case .run:
         let r = runNightlyBench(options, env: env, sizes: options.members)
         rows += r.rows
@@ -70,6 +72,7 @@ if selected.contains(.roster) { ratioNotes.append("roster = anchor time ÷ kenpo
 if selected.contains(.importing) {
     ratioNotes.append("vs xmllint = kenpo MB/s as a share of xmllint's; vs lxml = lxml time ÷ kenpo time; 2 workers = 1-worker time ÷ 2-worker time")
 }
+if selected.contains(.documentSize) { ratioNotes.append("by document size = peak RSS ÷ the smallest document's") }
 if selected.contains(.run) { ratioNotes.append("nightly run = wall time ÷ the smallest size's time scaled linearly; peak RSS = largest size ÷ smallest") }
 if selected.contains(.sha256) { ratioNotes.append("SHA-256 = kenpo MB/s as a share of sha256sum's") }
 var footnotes = ["ratio: " + ratioNotes.joined(separator: "; ") + "."]
@@ -77,7 +80,7 @@ footnotes.append((selected.contains(.roster) ? "pandas: read_csv alone, timed in
     + "RSS = peak resident set of each side's largest process (\(gnuTimePath == nil ? "wait4 ru_maxrss" : "GNU time %M")). MB = 10^6 bytes"
     + (options.runs > 1 ? "; median of \(options.runs) runs." : "; one run each."))
 footnotes.append("pinning: " + (tasksetPath == nil ? "taskset not found: nothing pinned."
-    : "one core (CPU 0) for both sides of the roster, xmllint, lxml, 1-worker and SHA-256 figures; CPUs 0-1 for 2 workers; the nightly run unpinned."))
+    : "one core (CPU 0) for both sides of the roster, xmllint, lxml, 1-worker, document-size and SHA-256 figures; CPUs 0-1 for 2 workers; the nightly run unpinned."))
 let loadAtEnd = loadAverage()
 let steps = runReport.flatMap { stepTable($0.runs) }
 
