@@ -1,5 +1,6 @@
 // What a benchmark figure depends on besides the code: the machine, its load, the kenpo build.
 import Foundation
+import KenpoCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,8 @@ struct BenchEnvironment {
     var memoryGB: Double
     var system: String
     var loadAtStart: String
+    /// kenpo-bench itself, links resolved (the SHA-256 comparison runs it as the child that hashes).
+    var bench: String
     /// The kenpo binary every comparison runs (next to kenpo-bench).
     var kenpo: String
     var kenpoVersion: String
@@ -32,13 +35,6 @@ struct BenchEnvironment {
 func loadAverage() -> String {
     guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
     return s.split(separator: " ").prefix(3).joined(separator: " ")
-}
-
-func nowText() -> String {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime]
-    f.timeZone = TimeZone(identifier: "Asia/Tokyo")
-    return f.string(from: Date())
 }
 
 private func cpuModel() -> String {
@@ -79,7 +75,7 @@ func scratchFolder(of binary: String) -> String? {
 /// Finds kenpo next to kenpo-bench, first rebuilding it (release, same scratch folder) unless `build` is off,
 /// so both binaries come from the same sources.
 func prepareEnvironment(build: Bool) -> BenchEnvironment {
-    let started = nowText()
+    let started = Timestamp.now()
     let load = loadAverage()
     let bench = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath()
     let binDir = bench.deletingLastPathComponent()
@@ -107,7 +103,7 @@ func prepareEnvironment(build: Bool) -> BenchEnvironment {
         commit = "commit \(head)\(dirty)"
     }
     return BenchEnvironment(started: started, cpuModel: cpuModel(), cores: cpuCount, memoryGB: memoryGB(), system: systemName(),
-                            loadAtStart: load, kenpo: kenpo, kenpoVersion: version, configuration: configuration, commit: commit)
+                            loadAtStart: load, bench: bench.path, kenpo: kenpo, kenpoVersion: version, configuration: configuration, commit: commit)
 }
 
 // MARK: - files
@@ -133,6 +129,25 @@ func absolutePath(_ path: String) -> String {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
+/// Copies `source` (a folder or a file) to `destination`, which must not exist, as `cp -a` does (modes,
+/// times and links kept, so a copied data folder is the one kenpo wrote); stops the bench when it fails.
+/// `hint` is added to the message (what the user can do about it).
+func copyTree(_ source: String, to destination: String, hint: String = "") {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/cp")
+    p.arguments = ["-a", source, destination]
+    let err = Pipe()
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    do { try p.run() } catch { fail("cannot run /bin/cp: \(error.localizedDescription)", status: 1) }
+    let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        fail("cannot copy \(source) to \(destination): \(message.trimmingCharacters(in: .whitespacesAndNewlines))\(hint)", status: 1)
+    }
+}
+
 /// Regular files under `root` (following no links), sorted, with their total size.
 func filesUnder(_ root: String, suffix: String = "") -> (paths: [String], bytes: Int) {
     var paths: [String] = []
@@ -148,6 +163,12 @@ func filesUnder(_ root: String, suffix: String = "") -> (paths: [String], bytes:
     }
     paths.sort()
     return (paths, bytes)
+}
+
+/// The manifest of the run a data folder published last (its per-file lists summed up, not held), nil
+/// when there is none: the exact row and record counts, instead of counting lines of the outputs.
+func publishedManifest(data: String) -> Manifest? {
+    try? Manifest.decodeSummary(path: data + "/outbox/latest/manifest.json")
 }
 
 /// Bytes free for an unprivileged writer on the file system holding `path`.

@@ -1,5 +1,6 @@
 // Command line of kenpo-bench: which comparisons to run and at what sizes.
 import Foundation
+import KenpoCore
 
 let usageText = """
 usage: kenpo-bench [roster|import|docsize|run|sha256]... [OPTIONS]
@@ -31,6 +32,11 @@ Run it from the package root:  swift run -c release kenpo-bench [--quick]
 
 /// The stamp date every generated set and run uses (fixed, so the data does not change with the calendar).
 let runDateText = "2026-11-21"
+/// The same date for the generators called in-process.
+let runDate: CalendarDate = {
+    guard let d = CalendarDate(iso: runDateText) else { fail("bad run date \(runDateText)") }
+    return d
+}()
 
 enum Comparison: String, CaseIterable {
     case roster, importing = "import", documentSize = "docsize", run, sha256

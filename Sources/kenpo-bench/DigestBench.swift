@@ -16,8 +16,7 @@ func hashFiles(_ args: [String]) -> Never {
     exit(0)
 }
 
-func runDigestBench(_ o: BenchOptions, outputs: String, label: String, anchors: Anchors) -> [ResultRow] {
-    let bench = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath().path
+func runDigestBench(_ o: BenchOptions, env: BenchEnvironment, outputs: String, label: String, anchors: Anchors) -> [ResultRow] {
     let dir = absolutePath("\(o.dir)/kenpo-bench/sha256")
     makeFolder(dir)
     let found = filesUnder(outputs)
@@ -32,7 +31,7 @@ func runDigestBench(_ o: BenchOptions, outputs: String, label: String, anchors: 
     let pin = cpuList(cores: 1)
     var kenpoRuns: [Measurement] = [], anchorRuns: [Measurement] = []
     for n in 1...o.runs {
-        let k = measure([bench, "hash-files", listPath], stdoutPath: dir + "/kenpo.out", stderrPath: dir + "/kenpo.err", pin: pin)
+        let k = measure([env.bench, "hash-files", listPath], stdoutPath: dir + "/kenpo.out", stderrPath: dir + "/kenpo.err", pin: pin)
         guard k.status == 0 else { fail("kenpo-bench hash-files \(k.how): \(tail(k.stderrPath, lines: 5))", status: 1) }
         kenpoRuns.append(k)
         print(String(format: "  run %d  kenpo SHA256Digest  %6.2f s  %7.1f MB/s  peak %4.0f MB", n, k.seconds, Double(found.bytes) / 1e6 / k.seconds, k.peakMB))
@@ -52,7 +51,7 @@ func runDigestBench(_ o: BenchOptions, outputs: String, label: String, anchors: 
     let speed = Double(found.bytes) / 1e6 / k.seconds
     let kenpoText = "SHA256Digest \(rate(speed)) MB/s (\(seconds(k.seconds)))"
     guard anchorRuns.count == o.runs else {
-        return [ResultRow(stage: "SHA-256 of run outputs", input: input, kenpo: kenpoText, anchor: "sha256sum missing", ratio: "–", kenpoRSSKiB: k.maxRSSKiB)]
+        return [.skipped(stage: "SHA-256 of run outputs", input: input, kenpo: kenpoText, anchor: "sha256sum missing", kenpoRSSKiB: k.maxRSSKiB)]
     }
     let a = medianRun(anchorRuns)
     return [ResultRow(stage: "SHA-256 of run outputs", input: input, kenpo: kenpoText,

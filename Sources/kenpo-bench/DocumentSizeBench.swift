@@ -17,7 +17,6 @@ func runDocumentSizeBench(_ o: BenchOptions, env: BenchEnvironment) -> [ResultRo
     print("\n== peak memory by document size (kenpo import of one cost-notice document: \(sizes.map(grouped).joined(separator: ", ")) notices)")
     let root = absolutePath("\(o.dir)/kenpo-bench/docsize-s\(o.seed)")
     makeFolder(root)
-    let repo = FileManager.default.currentDirectoryPath
 
     // A member master of 100 members (generated roster, eligibility), made once per seed.
     let base = root + "/base-var"
@@ -26,11 +25,11 @@ func runDocumentSizeBench(_ o: BenchOptions, env: BenchEnvironment) -> [ResultRo
     if !stampMatches(stampPath, stamp) || !FileManager.default.fileExists(atPath: base + "/state/current/members.csv") {
         removeIfPresent(root + "/inbox"); removeIfPresent(base); removeIfPresent(stampPath)
         let g = measure([env.kenpo, "generate", "--members", "100", "--seed", String(o.seed), "--out", root + "/inbox", "--date", runDateText],
-                        stdoutPath: root + "/generate.out", stderrPath: root + "/generate.err", directory: repo)
+                        stdoutPath: root + "/generate.out", stderrPath: root + "/generate.err")
         guard g.status == 0 else { fail("kenpo generate \(g.how): \(tail(root + "/generate.err", lines: 10))", status: 1) }
         let e = measure([env.kenpo, "eligibility", "--data", base, "--date", runDateText, "--profile", o.profile,
                          root + "/inbox/\(o.profile)/roster.csv"],
-                        stdoutPath: root + "/eligibility.out", stderrPath: root + "/eligibility.err", directory: repo)
+                        stdoutPath: root + "/eligibility.out", stderrPath: root + "/eligibility.err")
         guard e.status == 0 || e.status == 3 else { fail("kenpo eligibility \(e.how): \(tail(root + "/eligibility.err", lines: 10))", status: 1) }
         writeStamp(stampPath, stamp)
     }
@@ -44,10 +43,10 @@ func runDocumentSizeBench(_ o: BenchOptions, env: BenchEnvironment) -> [ResultRo
         if fileSize(document) == 0 { writeCostNotice(to: document, member: member, notices: n) }
         let data = root + "/var-\(n)"
         removeIfPresent(data)
-        guard let copy = capture(["/bin/cp", "-R", base, data]), copy.isEmpty else { fail("cannot copy \(base) to \(data)", status: 1) }
+        copyTree(base, to: data)
         let m = measure([env.kenpo, "import", "--data", data, "--date", runDateText, "--workers", "1", document],
-                        stdoutPath: root + "/import-\(n).out", stderrPath: root + "/import-\(n).err", pin: "0", directory: repo)
-        let imported = (try? String(contentsOfFile: root + "/import-\(n).err", encoding: .utf8))?.contains("cost_notice +\(n) ") ?? false
+                        stdoutPath: root + "/import-\(n).out", stderrPath: root + "/import-\(n).err", pin: "0")
+        let imported = publishedManifest(data: data)?.summary["cost_notice_added"] == n
         if m.status != 0 || !imported {
             checkFailed("docsize: kenpo import of \(n) notices \(m.how) or did not store \(n) notices; see \(root)/import-\(n).err")
         }
@@ -69,26 +68,19 @@ func runDocumentSizeBench(_ o: BenchOptions, env: BenchEnvironment) -> [ResultRo
     return rows
 }
 
-/// The card details a document names: insurer number, symbol, number, branch, kana name, birth date.
-struct BenchMember { var insurer, symbol, number, branch, kana, birth: String }
-
-private func firstActiveMember(_ path: String) -> BenchMember? {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-    let lines = text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" })
-    guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return nil }
-    func column(_ name: String) -> Int? { header.firstIndex(of: name) }
-    guard let i = column("insurer_number"), let s = column("symbol"), let n = column("number"), let b = column("branch"),
-          let k = column("kana_name"), let d = column("birth_date"), let st = column("status") else { return nil }
-    for line in lines.dropFirst() where !line.contains("\"") {
-        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard f.count == header.count, f[st] == "active" else { continue }
-        return BenchMember(insurer: f[i], symbol: f[s], number: f[n], branch: f[b], kana: f[k], birth: f[d])
+/// The first active member of a member master, read with kenpo's own CSV reader and record (so
+/// quoted fields and a changed column order are no concern of the bench's); nil when none is active.
+private func firstActiveMember(_ path: String) -> MemberRecord? {
+    guard let csv = try? CSVReader(path: path), (try? csv.next()) == true else { return nil }  // the header
+    while (try? csv.next()) == true {
+        let fields = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }
+        if csv.malformed == nil, let m = MemberRecord(fields: fields), m.status == .active { return m }
     }
     return nil
 }
 
 /// One cost-notice document with `notices` distinct 通知 lines (month, institution) for `member`.
-private func writeCostNotice(to path: String, member: BenchMember, notices: Int) {
+private func writeCostNotice(to path: String, member: MemberRecord, notices: Int) {
     // Written beside its name and renamed when whole: an interrupted run leaves no half document to reuse.
     let part = path + ".part"
     guard FileManager.default.createFile(atPath: part, contents: nil), let out = FileHandle(forWritingAtPath: part) else {
@@ -97,8 +89,8 @@ private func writeCostNotice(to path: String, member: BenchMember, notices: Int)
     var text = """
     <?xml version="1.0" encoding="UTF-8"?>
     <医療費通知情報 xmlns="urn:kenpo:xml:cost-notice:1" 形式="kenpo-cost-notice" 版="1">
-    <被保険者><保険者番号>\(member.insurer)</保険者番号><記号>\(member.symbol)</記号><番号>\(member.number)</番号>\
-    \(member.branch.isEmpty ? "" : "<枝番>\(member.branch)</枝番>")<カナ氏名>\(member.kana)</カナ氏名><生年月日>\(member.birth)</生年月日></被保険者>
+    <被保険者><保険者番号>\(member.insurerNumber)</保険者番号><記号>\(member.symbol)</記号><番号>\(member.number)</番号>\
+    \(member.branch.isEmpty ? "" : "<枝番>\(member.branch)</枝番>")<カナ氏名>\(member.kanaName)</カナ氏名><生年月日>\(member.birthDate)</生年月日></被保険者>
 
     """
     for i in 0..<notices {

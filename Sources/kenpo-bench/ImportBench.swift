@@ -8,7 +8,6 @@ import Foundation
 import KenpoCore
 
 func runImportBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) -> [ResultRow] {
-    guard let runDate = CalendarDate(iso: runDateText) else { fail("bad run date \(runDateText)") }
     let profiles: [InsurerProfile]
     do { profiles = try ["sample-kamome", "sample-tsubame"].map { try InsurerProfile.resolve($0) } } catch {
         fail("\(error)\n(run kenpo-bench from the package root)")
@@ -91,8 +90,7 @@ func runImportBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
         for workers in [1, 2] {
             let data = dir + "/var-w\(workers)"
             removeIfPresent(data)
-            let cp = measure(["/bin/cp", "-a", base, data], stdoutPath: "/dev/null", stderrPath: dir + "/cp.err")
-            guard cp.status == 0 else { fail("cannot copy \(base) to \(data): \(tail(dir + "/cp.err", lines: 3))", status: 1) }
+            copyTree(base, to: data)
             let m = measure([env.kenpo, "import", "--data", data, "--date", runDateText, "--source", "insurer", "--workers", String(workers)] + roots,
                             stdoutPath: dir + "/import-w\(workers).out", stderrPath: dir + "/import-w\(workers).err",
                             pin: cpuList(cores: workers))
@@ -102,8 +100,9 @@ func runImportBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
                          Double(bytes) / 1e6 / m.seconds, m.peakMB))
             if n == 1 && workers == 1 {
                 // The anchor must have pulled as many results as kenpo stored (the first import stores them all).
-                let kenpoResults = countLines(data + "/outbox/latest/checkup_results.csv") - 1
-                let kenpoDocs = countLines(data + "/outbox/latest/checkups.csv") - 1
+                let outputs = publishedManifest(data: data)?.outputs ?? []
+                func rows(_ name: String) -> Int { outputs.first { $0.path == name }?.rows ?? 0 }
+                let kenpoResults = rows("checkup_results.csv"), kenpoDocs = rows("checkups.csv")
                 if kenpoDocs != files.count { problems.append("kenpo stored \(kenpoDocs) checkups from \(files.count) documents (see \(m.stderrPath))") }
                 if let a = anchorResults {
                     if a == kenpoResults { print("  extraction check: kenpo and the lxml anchor both took \(grouped(a)) results from \(grouped(files.count)) documents") }
@@ -125,8 +124,7 @@ func runImportBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
                               anchor: "xmllint --stream --noout \(rate(speed(x))) MB/s", ratio: String(format: "%.0f%%", share * 100),
                               target: "≥ 90%", met: share >= 0.9, kenpoRSSKiB: k1.maxRSSKiB, anchorRSSKiB: x.maxRSSKiB))
     } else {
-        rows.append(ResultRow(stage: "checkup import vs xmllint", input: input, kenpo: kenpo1, anchor: "skipped (see above)",
-                              ratio: "–", target: "≥ 90%", kenpoRSSKiB: k1.maxRSSKiB))
+        rows.append(.skipped(stage: "checkup import vs xmllint", input: input, kenpo: kenpo1, target: "≥ 90%", kenpoRSSKiB: k1.maxRSSKiB))
     }
     if lxmlRuns.count == o.runs {
         let l = medianRun(lxmlRuns)
@@ -134,8 +132,7 @@ func runImportBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
                               anchor: "Python lxml iterparse \(rate(speed(l))) MB/s", ratio: String(format: "%.1f×", l.seconds / k1.seconds),
                               kenpoRSSKiB: k1.maxRSSKiB, anchorRSSKiB: l.maxRSSKiB))
     } else {
-        rows.append(ResultRow(stage: "checkup import vs lxml", input: input, kenpo: kenpo1, anchor: "skipped (see above)",
-                              ratio: "–", kenpoRSSKiB: k1.maxRSSKiB))
+        rows.append(.skipped(stage: "checkup import vs lxml", input: input, kenpo: kenpo1, kenpoRSSKiB: k1.maxRSSKiB))
     }
     let scaling = k1.seconds / k2.seconds
     rows.append(ResultRow(stage: "checkup import, 2 workers vs 1", input: input,
@@ -144,18 +141,4 @@ func runImportBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
                           kenpoRSSKiB: k2.maxRSSKiB, anchorRSSKiB: k1.maxRSSKiB))
     if cpuCount < 2 { warn("import: this machine has one core: the 2-worker row measures nothing useful") }
     return rows
-}
-
-/// Lines in a file (newline bytes), 0 when it cannot be read.
-func countLines(_ path: String) -> Int {
-    guard let f = fopen(path, "rb") else { return 0 }
-    defer { fclose(f) }
-    var buf = [UInt8](repeating: 0, count: 1 << 20)
-    var lines = 0
-    while true {
-        let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-        if n == 0 { break }
-        for i in 0..<n where buf[i] == 0x0A { lines += 1 }
-    }
-    return lines
 }

@@ -13,11 +13,19 @@ struct NightlyRunResult {
     var inputBytes: Int
     var inputFiles: Int
     var run: Measurement
-    var load: String
-    /// name → (seconds, peak MB), from the run's log lines.
-    var steps: [(name: String, seconds: Double, peakMB: Int)]
-    var outbox: String { root + "/var/outbox/latest" }
+    /// The run's steps in order (seconds, peak RSS), from its published manifest.
+    var steps: [Manifest.Step]
+    var outbox: String { nightlyOutbox(root: root) }
 }
+
+/// The folder of one size's nightly run (its inbox, deployment root and data folder `var`): the run
+/// writes it and the SHA-256 comparison reads an earlier run's outputs from it.
+func nightlyRoot(members n: Int, _ o: BenchOptions) -> String {
+    absolutePath("\(o.dir)/kenpo-bench/run/n\(n)-s\(o.seed)")
+}
+
+/// The published outputs of the run in `root`.
+func nightlyOutbox(root: String) -> String { root + "/var/outbox/latest" }
 
 struct NightlyRunReport {
     var rows: [ResultRow] = []
@@ -79,7 +87,7 @@ struct SkipNote: Error { var message: String }
 
 /// Generates (when missing or stale) and runs one size.
 func nightlyRun(members n: Int, _ o: BenchOptions, env: BenchEnvironment) -> Result<NightlyRunResult, SkipNote> {
-    let root = absolutePath("\(o.dir)/kenpo-bench/run/n\(n)-s\(o.seed)")
+    let root = nightlyRoot(members: n, o)
     let stampPath = root + "/bench-stamp.txt"
     let stamp = "generator=\(RosterGenerator.version)/\(HealthRecordGenerator.version) members=\(n) seed=\(o.seed) run_date=\(runDateText) health checkup_share=1\n"
     let generated = stampMatches(stampPath, stamp)
@@ -96,15 +104,13 @@ func nightlyRun(members n: Int, _ o: BenchOptions, env: BenchEnvironment) -> Res
     makeFolder(root + "/keys")
     for sub in ["profiles", "grading", "reference", "formats"] {
         removeIfPresent("\(root)/pipelines/\(sub)")
-        do { try FileManager.default.copyItem(atPath: "pipelines/\(sub)", toPath: "\(root)/pipelines/\(sub)") } catch {
-            fail("cannot copy pipelines/\(sub) to \(root): \(error.localizedDescription) (run kenpo-bench from the package root)", status: 1)
-        }
+        copyTree("pipelines/\(sub)", to: "\(root)/pipelines/\(sub)", hint: " (run kenpo-bench from the package root)")
     }
     removeIfPresent(root + "/keys/demo-code-key")
-    do {
-        try FileManager.default.copyItem(atPath: "samples/keys/demo-code-key", toPath: root + "/keys/demo-code-key")
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root + "/keys/demo-code-key")
-    } catch { fail("cannot copy samples/keys/demo-code-key: \(error.localizedDescription)", status: 1) }
+    copyTree("samples/keys/demo-code-key", to: root + "/keys/demo-code-key")
+    do { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root + "/keys/demo-code-key") } catch {
+        fail("cannot make \(root)/keys/demo-code-key private: \(error.localizedDescription)", status: 1)
+    }
 
     if generated {
         print("  \(short(n)): data \(root)/inbox (already generated)")
@@ -127,11 +133,11 @@ func nightlyRun(members n: Int, _ o: BenchOptions, env: BenchEnvironment) -> Res
     guard m.status == 0 || m.status == 3 else {
         fail("kenpo run (\(short(n)) members) \(m.how); its stderr (\(root)/run.err) ends:\n\(tail(root + "/run.err", lines: 20))", status: 1)
     }
-    let steps = stepLines(root + "/run.err")
+    let steps = publishedManifest(data: root + "/var")?.steps ?? []
     print(String(format: "  %@: kenpo run %.2f s wall, %.2f s CPU, peak %.0f MB, exit %d (load before: %@)", short(n), m.seconds, m.cpuSeconds,
                  m.peakMB, m.status ?? -1, load))
     return .success(NightlyRunResult(members: n, root: root, inputBytes: inbox.bytes, inputFiles: inbox.paths.count,
-                                      run: m, load: load, steps: steps))
+                                      run: m, steps: steps))
 }
 
 /// The pipeline over everything `kenpo generate --health` wrote into root/inbox.
@@ -156,20 +162,6 @@ private func writePipeline(root: String, members: Int, seed: UInt64) {
     }
 }
 
-/// "kenpo: step import: completed, 93175 records, 618.7 MB in 25.6 s (24.2 MB/s), peak memory 246 MB"
-private func stepLines(_ path: String) -> [(name: String, seconds: Double, peakMB: Int)] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-    var steps: [(name: String, seconds: Double, peakMB: Int)] = []
-    let pattern = try! NSRegularExpression(pattern: #"step (\S+): \w+, .* in ([0-9.]+) s.*peak memory ([0-9]+) MB"#)
-    for line in text.split(separator: "\n") where line.hasPrefix("kenpo: step ") {
-        let s = String(line)
-        guard let m = pattern.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)), m.numberOfRanges == 4,
-              let name = Range(m.range(at: 1), in: s), let sec = Range(m.range(at: 2), in: s), let peak = Range(m.range(at: 3), in: s) else { continue }
-        steps.append((String(s[name]), Double(s[sec]) ?? 0, Int(s[peak]) ?? 0))
-    }
-    return steps
-}
-
 /// Steps by size: seconds and peak memory per size, and the time growth over the size growth.
 func stepTable(_ runs: [NightlyRunResult]) -> (headers: [String], rows: [[String]])? {
     guard let base = runs.first, !base.steps.isEmpty else { return nil }
@@ -182,7 +174,7 @@ func stepTable(_ runs: [NightlyRunResult]) -> (headers: [String], rows: [[String
     for name in names {
         var row = [name]
         for r in runs {
-            row.append(r.steps.first { $0.name == name }.map { String(format: "%.1f / %d", $0.seconds, $0.peakMB) } ?? "–")
+            row.append(r.steps.first { $0.name == name }.map { String(format: "%.1f / %.0f", $0.seconds, Double($0.peakRssBytes) / 1e6) } ?? "–")
         }
         if runs.count > 1, let a = base.steps.first(where: { $0.name == name }), let b = runs.last!.steps.first(where: { $0.name == name }) {
             row.append(a.seconds > 0 ? String(format: "%.1f×", b.seconds / a.seconds) : "–")

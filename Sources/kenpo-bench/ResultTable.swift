@@ -14,6 +14,13 @@ struct ResultRow {
     var anchorRSSKiB: Int?
 
     var metText: String { met.map { $0 ? "yes" : "NO" } ?? "–" }
+
+    /// The row of a comparison whose anchor did not run (missing, failed, or not every run succeeded):
+    /// kenpo's side alone, the target named but not judged.
+    static func skipped(stage: String, input: String, kenpo: String, anchor: String = "skipped (see above)", target: String = "–",
+                        kenpoRSSKiB: Int) -> ResultRow {
+        ResultRow(stage: stage, input: input, kenpo: kenpo, anchor: anchor, ratio: "–", target: target, kenpoRSSKiB: kenpoRSSKiB)
+    }
 }
 
 private func rssText(_ kib: Int?) -> String {
@@ -95,3 +102,24 @@ func mb(_ bytes: Int) -> String {
 func seconds(_ s: Double) -> String { s >= 100 ? String(format: "%.0f s", s) : String(format: "%.2f s", s) }
 
 func rate(_ x: Double) -> String { x >= 100 ? grouped(Int(x.rounded())) : String(format: "%.1f", x) }
+
+// MARK: - the summary
+
+/// The summary's body (table, footnotes, the nightly run by step, notes), once as plain text and once
+/// as Markdown: one sequence, so the two forms cannot drift apart.
+func printSummary(_ rows: [ResultRow], footnotes: [String], steps: (headers: [String], rows: [[String]])?, notes: [String],
+                  markdown: Bool) {
+    print(markdown ? markdownTable(rows) : plainTable(rows))
+    print("")
+    for f in footnotes { print(f) }
+    if let steps {
+        if markdown {
+            print("\nThe nightly run by step (seconds / peak MB):\n")
+            print(renderMarkdown(headers: steps.headers, rows: steps.rows))
+        } else {
+            print("\nnightly run by step (seconds / peak MB, from the run's manifest):")
+            print(renderPlain(headers: steps.headers, rows: steps.rows))
+        }
+    }
+    for n in notes { print(markdown ? "\nNote: " + n : "note: " + n) }
+}

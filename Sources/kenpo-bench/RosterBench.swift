@@ -12,7 +12,6 @@ func runRosterBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
     do { profile = try InsurerProfile.resolve(o.profile) } catch {
         fail("\(error)\n(run kenpo-bench from the package root, where pipelines/profiles/ is)")
     }
-    guard let runDate = CalendarDate(iso: runDateText) else { fail("bad run date \(runDateText)") }
     let dir = absolutePath("\(o.dir)/kenpo-bench/roster/\(profile.name)-\(o.rows)-s\(o.seed)")
     let roster = "\(dir)/\(profile.name)/roster.csv"
     let expectedRejects = "\(dir)/\(profile.name)/expected_rejects.csv"
@@ -53,8 +52,7 @@ func runRosterBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
             fail("kenpo eligibility \(k.how); its stderr (\(k.stderrPath)) ends:\n\(tail(k.stderrPath, lines: 15))", status: 1)
         }
         kenpoRuns.append(k)
-        let out = (try? String(contentsOfFile: k.stdoutPath, encoding: .utf8)) ?? ""
-        let rejected = out.range(of: #"rejected (\d+)"#, options: .regularExpression).flatMap { Int(out[$0].dropFirst(9)) }
+        let rejected = publishedManifest(data: data)?.lists.map { $0.groups.values.reduce(0) { $0 + $1.counts.rejected } }
         print(String(format: "  run %d  kenpo eligibility        %7.2f s  peak %5.0f MB", n, k.seconds, k.peakMB))
         if n == 1 {
             if rejected == expectedRejectCount { print("  rejects check: kenpo rejected the \(grouped(expectedRejectCount)) rows the generator made faulty") }
@@ -110,8 +108,7 @@ func runRosterBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
                               anchor: "Python csv+unicodedata \(seconds(p.seconds))", ratio: String(format: "%.1f×", ratio),
                               target: "≥ 5×", met: ratio >= 5, kenpoRSSKiB: k.maxRSSKiB, anchorRSSKiB: p.maxRSSKiB))
     } else {
-        rows.append(ResultRow(stage: "roster ingest vs plain Python", input: input, kenpo: kenpoText, anchor: "skipped (see above)",
-                              ratio: "–", target: "≥ 5×", kenpoRSSKiB: k.maxRSSKiB))
+        rows.append(.skipped(stage: "roster ingest vs plain Python", input: input, kenpo: kenpoText, target: "≥ 5×", kenpoRSSKiB: k.maxRSSKiB))
     }
     if pandasRuns.count == o.runs {
         let read = median(pandasRead)
@@ -120,8 +117,7 @@ func runRosterBench(_ o: BenchOptions, env: BenchEnvironment, anchors: Anchors) 
                               anchor: "pandas read_csv \(seconds(read)) (read only)", ratio: String(format: "%.1f×", ratio),
                               target: "≥ 2×", met: ratio >= 2, kenpoRSSKiB: k.maxRSSKiB, anchorRSSKiB: medianRun(pandasRuns).maxRSSKiB))
     } else {
-        rows.append(ResultRow(stage: "roster ingest vs pandas", input: input, kenpo: kenpoText, anchor: "skipped (see above)",
-                              ratio: "–", target: "≥ 2×", kenpoRSSKiB: k.maxRSSKiB))
+        rows.append(.skipped(stage: "roster ingest vs pandas", input: input, kenpo: kenpoText, target: "≥ 2×", kenpoRSSKiB: k.maxRSSKiB))
     }
     return rows
 }

@@ -47,7 +47,7 @@ for comparison in selected {
         var source = runReport?.runs.last.map { ($0.outbox, short($0.members)) }
         if source == nil {
             for n in options.members.reversed() {
-                let outbox = absolutePath("\(options.dir)/kenpo-bench/run/n\(n)-s\(options.seed)/var/outbox/latest")
+                let outbox = nightlyOutbox(root: nightlyRoot(members: n, options))
                 if FileManager.default.fileExists(atPath: outbox) { source = (outbox, short(n)); break }
             }
         }
@@ -59,7 +59,7 @@ for comparison in selected {
             }
         }
         if let (outbox, label) = source {
-            rows += runDigestBench(options, outputs: URL(fileURLWithPath: outbox).resolvingSymlinksInPath().path, label: label, anchors: anchors)
+            rows += runDigestBench(options, env: env, outputs: URL(fileURLWithPath: outbox).resolvingSymlinksInPath().path, label: label, anchors: anchors)
         }
     }
 }
@@ -88,28 +88,14 @@ print("\n== summary")
 for line in env.description { print(line) }
 print("load average at end: \(loadAtEnd)")
 print("")
-print(plainTable(rows))
-print("")
-for f in footnotes { print(f) }
-if let steps {
-    print("\nnightly run by step (seconds / peak MB, from the run's log):")
-    print(renderPlain(headers: steps.headers, rows: steps.rows))
-}
-for n in notes { print("note: " + n) }
+printSummary(rows, footnotes: footnotes, steps: steps, notes: notes, markdown: false)
 
 if options.markdown {
     print("\n---- Markdown ----\n")
     print("\(env.started), \(env.cpuModel), \(env.cores) cores, \(String(format: "%.0f", env.memoryGB)) GB, \(env.system); "
           + "load average \(env.loadAtStart) at the start, \(loadAtEnd) at the end; \(env.kenpoVersion), \(env.configuration) build, \(env.commit).")
     print("Command: `swift run -c release kenpo-bench" + (arguments.isEmpty ? "" : " " + arguments.joined(separator: " ")) + "`\n")
-    print(markdownTable(rows))
-    print("")
-    for f in footnotes { print(f) }
-    if let steps {
-        print("\nThe nightly run by step (seconds / peak MB):\n")
-        print(renderMarkdown(headers: steps.headers, rows: steps.rows))
-    }
-    for n in notes { print("\nNote: " + n) }
+    printSummary(rows, footnotes: footnotes, steps: steps, notes: notes, markdown: true)
 }
 
 if !failedChecks.isEmpty {

@@ -58,14 +58,18 @@ exit status: 0 success, 3 completed with rejected records, 4 completed but a ste
 left out (run), 1 failed (nothing published), 2 bad usage or configuration.
 """
 
+/// The "rejects:" line of a run or a merge: each reason code with its count, in code order.
+func printRejects(_ reasons: [String: Int]) {
+    guard !reasons.isEmpty else { return }
+    print("  rejects: " + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+}
+
 func printOutcome(_ o: RunOutcome, rejectsExitStatus: Int32 = 3) -> Int32 {
     let m = o.manifest
     print("run \(m.runId): \(m.status)")
     for line in RunReport.inputLines(m, manifestPath: o.outboxPath + "/manifest.json") { print("  in   " + line) }
     for f in m.outputs { print("  out  \(f.path): \(f.rows) rows") }
-    if !m.rejectReasons.isEmpty {
-        print("  rejects: " + m.rejectReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-    }
+    printRejects(m.rejectReasons)
     let changes = m.summary.filter { $0.key.hasPrefix("change_") }.sorted { $0.key < $1.key }
     if !changes.isEmpty { print("  changes: " + changes.map { "\($0.key.dropFirst(7)) \($0.value)" }.joined(separator: ", ")) }
     // Grade distribution per analyte (grade_<analyte>_<A…D> in the summary).
@@ -191,8 +195,8 @@ func runPipeline(_ args: Arguments) throws -> Int32 {
     }
     let code = printOutcome(RunOutcome(manifest: m, status: outcome.status, outboxPath: outboxPath), rejectsExitStatus: pipeline.rejectsExitStatus)
     if let n = m.summary["postcards"] { print("  postcards: \(n) (codes superseded \(m.summary["codes_superseded"] ?? 0), revoked \(m.summary["codes_revoked"] ?? 0))") }
-    let archived = m.archived ?? []
-    if !archived.isEmpty {
+    // From the list or, for a big run whose manifest holds no list, its figures.
+    if let archived = RunReport.archived(m), archived.count > 0 {
         print("  inputs committed: \(archived.count)" + (pipeline.archiveMode == .move ? ", moved to the archive" : ", kept in place ([archive] mode = keep)"))
     }
     // A held-back roster needs the operator whatever rejects_exit_status says.
@@ -366,9 +370,7 @@ func runMerge(_ args: Arguments) throws -> Int32 {
     if copied > 0 { print("  linked through: \(copied) files (insurers/, postcards/, exports/)") }
     for s in m.fromState { print("  from state: \(s)") }
     for n in m.notes { print("  note: \(n)") }
-    if !m.rejectReasons.isEmpty {
-        print("  rejects: " + m.rejectReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-    }
+    printRejects(m.rejectReasons)
     print("  merged: \(out) (manifest.json)")
     return 0
 }

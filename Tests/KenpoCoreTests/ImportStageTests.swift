@@ -9,9 +9,9 @@ import Glibc
 @Suite struct ImportInputReadingTests {
     /// Lists `paths` and reads their first document as an import worker does.
     func listAndRead(_ paths: [String], before read: () -> Void = {}) throws -> ImportStage.Outcome {
-        let (files, jobs) = try ImportExpansion.expand(paths.map { ImportInput(path: $0, source: .insurer) })
+        let (_, jobs) = try ImportExpansion.expand(paths.map { ImportInput(path: $0, source: .insurer) })
         read()
-        return ImportStage.read(jobs[0], files: files, reader: HealthDocumentReader())
+        return ImportStage.read(jobs[0], reader: HealthDocumentReader())
     }
 
     static let good = cda(#"<entry><observation><code code="9N001000000000001"/><value xsi:type="PQ" value="170" unit="cm"/></observation></entry>"#)

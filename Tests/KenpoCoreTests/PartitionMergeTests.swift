@@ -81,12 +81,8 @@ struct PartitionMergeTests {
 
     func tempRoot() -> String { NSTemporaryDirectory() + "kenpo-merge-\(UUID().uuidString)" }
 
-    func rows(_ path: String) throws -> [[String]] {
-        let r = try CSVReader(path: path)
-        var out: [[String]] = []
-        while try r.next() { out.append((0..<r.fieldCount).map { String(decoding: r.fieldBytes($0), as: UTF8.self) }) }
-        return Array(out.dropFirst())
-    }
+    /// A merged CSV's records without its header.
+    func rows(_ path: String) throws -> [[String]] { Array(try csvRecords(path).dropFirst()) }
 
     /// Runs the merge; returns the merged folder and its manifest.
     func merge(_ outboxes: [String], _ kind: PartitionMerge.Kind = .insurer, root: String) throws -> (String, MergeManifest) {
@@ -95,10 +91,8 @@ struct PartitionMergeTests {
         return (out, m)
     }
 
-    func failure(_ body: () throws -> Void) -> String {
-        do { try body() } catch { return "\(error)" }
-        return "(no error)"
-    }
+    /// The merge's error message (kenpoErrorMessage), "(no error)" when it did not fail.
+    func failure(_ body: () throws -> Void) -> String { kenpoErrorMessage(body) ?? "(no error)" }
 
     // MARK: order
 

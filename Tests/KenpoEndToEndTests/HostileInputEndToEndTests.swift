@@ -309,22 +309,6 @@ enum HostileFiles {
         defer { try? h.close() }
         try body(h)
     }
-
-    /// The rows of a CSV file, each cell decoded as UTF-8, or CP932 when it is not UTF-8.
-    static func cells(_ path: String) throws -> [[String]] {
-        let reader = try CSVReader(path: path)
-        let decoder = CP932Decoder()
-        var rows: [[String]] = []
-        while try reader.next() {
-            rows.append((0..<reader.fieldCount).map { i in
-                let b = Array(reader.fieldBytes(i))
-                if let s = String(validating: b, as: UTF8.self) { return s }
-                if case .success(let s) = decoder.decode(b) { return s }
-                return String(decoding: b, as: UTF8.self)
-            })
-        }
-        return rows
-    }
 }
 
 extension Optional {
@@ -772,7 +756,7 @@ struct HostileChecks {
     func spreadsheetSafe() {
         guard let outbox else { return }
         for f in HostileFiles.all(outbox) where f.hasSuffix("rejects.csv") || f.hasSuffix("postcards.csv") {
-            guard let rows = try? HostileFiles.cells(outbox + "/" + f) else { continue }
+            guard let rows = try? decodedCSVRows(outbox + "/" + f) else { continue }
             for row in rows {
                 for cell in row where cell != "-" && SpreadsheetSafe.needsNeutralising(cell) {
                     Issue.record("\(c.file): \(f) has a cell a spreadsheet would run: \(cell.prefix(60))")

@@ -7,14 +7,6 @@ import Testing
     static let root = KenpoProcess.packageRoot.path
     static let datasets = ["checkups.csv", "checkup_results.csv", "cost_notices.csv", "prescriptions.csv"]
 
-    /// A data folder holding the sample member master (day 1).
-    func dataWithMembers() throws -> String {
-        let data = KenpoProcess.tempDataFolder()
-        let r = try KenpoProcess.run(KenpoProcess.day1Args(data: data))
-        #expect(r.status == 3, "\(r.stderr)")
-        return data
-    }
-
     func importArgs(_ data: String, _ inputs: [String], extra: [String] = []) -> [String] {
         ["import", "--data", data, "--date", "2026-11-21"] + extra + inputs
     }
@@ -24,7 +16,7 @@ import Testing
     func sha(_ path: String) throws -> String { try SHA256Digest.hex(ofFile: path).sha256 }
 
     @Test func samplesAcceptEveryGoodDocumentAndRejectEachBadOneWithItsReason() throws {
-        let data = try dataWithMembers()
+        let data = try KenpoProcess.dataWithMembers()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let r = try KenpoProcess.run(importArgs(data, Self.sampleInputs))
         #expect(r.status == 3, "completed with rejects; \(r.stderr)")
@@ -75,7 +67,7 @@ import Testing
     }
 
     @Test func importingTheSameInputsTwiceLeavesTheDatasetsUnchanged() throws {
-        let data = try dataWithMembers()
+        let data = try KenpoProcess.dataWithMembers()
         defer { try? FileManager.default.removeItem(atPath: data) }
         _ = try KenpoProcess.run(importArgs(data, Self.sampleInputs))
         let first = try Self.datasets.map { try sha(data + "/outbox/latest/" + $0) }
@@ -87,7 +79,7 @@ import Testing
     }
 
     @Test func oneWorkerAndAllWorkersGiveTheSameOutputs() throws {
-        let a = try dataWithMembers(), b = try dataWithMembers()
+        let a = try KenpoProcess.dataWithMembers(), b = try KenpoProcess.dataWithMembers()
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
         _ = try KenpoProcess.run(importArgs(a, Self.sampleInputs, extra: ["--workers", "1"]))
         _ = try KenpoProcess.run(importArgs(b, Self.sampleInputs, extra: ["--workers", "4"]))
@@ -97,7 +89,7 @@ import Testing
     }
 
     @Test func aCorrectedCheckupReplacesTheEarlierOneAndAnOlderOneDoesNot() throws {
-        let data = try dataWithMembers()
+        let data = try KenpoProcess.dataWithMembers()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let dir = data + "/in"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -124,7 +116,7 @@ import Testing
     }
 
     @Test func theSameRecordFromMynaportalAndAnUploadIsStoredOnceWithBothSources() throws {
-        let data = try dataWithMembers()
+        let data = try KenpoProcess.dataWithMembers()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let pid = "1d18ed023e17ccd0"
         let upload = data + "/inbox/import/\(pid)", pull = data + "/inbox/mynaportal"

@@ -7,18 +7,11 @@ import Testing
 @Suite struct ImportInRunEndToEndTests {
     static let root = KenpoProcess.packageRoot.path
 
-    func dataWithMembers() throws -> String {
-        let data = KenpoProcess.tempDataFolder()
-        let r = try KenpoProcess.run(KenpoProcess.day1Args(data: data))
-        #expect(r.status == 3, "\(r.stderr)")
-        return data
-    }
-
     /// The same notices from the insurer and from Mynaportal in one run: one record each, both
     /// sources; a checkup and its correction in one run, in either order: the newer document stays.
     @Test(arguments: [["v1.xml", "v2.xml"], ["v2.xml", "v1.xml"]])
     func oneRecordPerIdWithEverySourceAndTheNewestVersion(_ order: [String]) throws {
-        let data = try dataWithMembers()
+        let data = try KenpoProcess.dataWithMembers()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let notices = try String(contentsOfFile: Self.root + "/samples/health/mynaportal/takahashi-cost-notices.xml", encoding: .utf8)
         let original = try String(contentsOfFile: Self.root + "/samples/health/insurer/tsubame-checkup-haruto.xml", encoding: .utf8)

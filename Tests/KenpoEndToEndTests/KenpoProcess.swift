@@ -1,5 +1,6 @@
 import Foundation
 import KenpoCore
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,6 +71,15 @@ struct KenpoProcess {
          "--profile", "sample-tsubame", sample("tsubame-day1.csv")]
     }
 
+    /// A fresh data folder holding the sample member master of day 1 (the health-record imports need
+    /// members to match documents against).
+    static func dataWithMembers() throws -> String {
+        let data = tempDataFolder()
+        let r = try run(day1Args(data: data))
+        #expect(r.status == 3, "\(r.stderr)")
+        return data
+    }
+
     static func day2Args(data: String) -> [String] {
         ["eligibility", "--data", data, "--date", "2026-11-22",
          "--profile", "sample-kamome", sample("kamome-day2.csv"),
@@ -83,6 +93,23 @@ func csvRows(_ path: String) throws -> [[String]] {
     var rows: [[String]] = []
     while try reader.next() {
         rows.append((0..<reader.fieldCount).map { String(decoding: reader.fieldBytes($0), as: UTF8.self) })
+    }
+    return rows
+}
+
+/// Every record of a CSV file, each field decoded as UTF-8, or CP932 when it is not UTF-8 (a Shift_JIS
+/// output or a hostile input's bytes carried through), else UTF-8 with replacement characters.
+func decodedCSVRows(_ path: String) throws -> [[String]] {
+    let reader = try CSVReader(path: path)
+    let cp932 = CP932Decoder()
+    var rows: [[String]] = []
+    while try reader.next() {
+        rows.append((0..<reader.fieldCount).map { i in
+            let b = Array(reader.fieldBytes(i))
+            if let s = String(validating: b, as: UTF8.self) { return s }
+            if case .success(let s) = cp932.decode(b) { return s }
+            return String(decoding: b, as: UTF8.self)
+        })
     }
     return rows
 }

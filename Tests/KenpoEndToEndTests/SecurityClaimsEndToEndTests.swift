@@ -117,22 +117,6 @@ import Glibc
         return out.sorted()
     }
 
-    /// A CSV file's rows, each field decoded as UTF-8 or else CP932.
-    static func decodedRows(_ path: String) throws -> [[String]] {
-        let reader = try CSVReader(path: path)
-        let cp932 = CP932Decoder()
-        var rows: [[String]] = []
-        while try reader.next() {
-            rows.append((0..<reader.fieldCount).map { i in
-                let b = Array(reader.fieldBytes(i))
-                if let s = String(validating: b, as: UTF8.self) { return s }
-                if case .success(let s) = cp932.decode(b) { return s }
-                return String(decoding: b, as: UTF8.self)
-            })
-        }
-        return rows
-    }
-
     /// A whole file as text: UTF-8, else CP932.
     static func text(_ path: String) -> String {
         let d = FileManager.default.contents(atPath: path) ?? Data()
@@ -153,7 +137,7 @@ import Glibc
         let inputs = ["rosters/kamome-day1.csv", "rosters/tsubame-day1.csv", "mailing/kamome-mailing.csv",
                       "mailing/tsubame-mailing.csv", "reissue/requests.csv"].map { root + "/samples/" + $0 }
         for path in inputs + [outbox + "/members.csv"] {
-            let rows = try decodedRows(path)
+            let rows = try decodedCSVRows(path)
             guard let header = rows.first else { continue }
             for row in rows.dropFirst() {
                 for (i, name) in header.enumerated() where columns.contains(name) && i < row.count {
@@ -171,7 +155,7 @@ import Glibc
     static func printedCodes(outbox: String) throws -> [AccessCode] {
         var codes: [AccessCode] = []
         for f in files(outbox) where f.hasSuffix("postcards.csv") {
-            for row in try decodedRows(outbox + "/" + f).dropFirst() {
+            for row in try decodedCSVRows(outbox + "/" + f).dropFirst() {
                 guard case .valid(let c) = AccessCode.parse(row[7]) else { Issue.record("\(f): unreadable code"); continue }
                 codes.append(c)
             }

@@ -54,25 +54,27 @@ swift_version=$(swiftc --version 2>/dev/null | head -1)
 common=(-parse-as-library -swift-version 5 -sanitize=fuzzer,address -g "${opt[@]}"
         -I "$build/src/CLibXML2" -I "$build/src/CZlib" -I "$build/src/CCrypto" -Xcc -I/usr/include/libxml2)
 
-# A snapshot of the sources, so a file edited mid-build cannot break or mislabel the build.
+# A snapshot of the sources, so a file edited mid-build cannot break or mislabel the build (not
+# taken with --reuse-core: nothing is built from it then).
 snapshot=$build/src.new
-rm -rf "$snapshot"; mkdir -p "$snapshot"
-cp -R Sources/KenpoCore Sources/CLibXML2 Sources/CZlib Sources/CCrypto "$snapshot/"
-core_hash=$( (echo "$swift_version ${common[*]}"; cd "$snapshot" && find . -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)
 if [ $reuse_core = 1 ] && [ -f "$build/libKenpoCore.a" ]; then
     echo "== reusing the KenpoCore built earlier (--reuse-core; sources may have changed since)"
-    rm -rf "$snapshot"
-elif [ "$(cat "$build/core.stamp" 2>/dev/null)" != "$core_hash" ] || [ ! -f "$build/libKenpoCore.a" ]; then
-    rm -rf "$build/src"; mv "$snapshot" "$build/src"
-    echo "== building KenpoCore with -sanitize=fuzzer,address ($config)"
-    start=$(date +%s)
-    (cd "$build" && find src/KenpoCore -name '*.swift' | LC_ALL=C sort > sources.txt &&
-        swiftc "${common[@]}" -enable-testing -module-name KenpoCore -emit-module -emit-module-path KenpoCore.swiftmodule \
-            -emit-library -static -o libKenpoCore.a "${parallel_build[@]}" @sources.txt) || { echo "run-fuzz: KenpoCore did not build" >&2; exit 2; }
-    echo "$core_hash" > "$build/core.stamp"
-    echo "   KenpoCore built in $(( $(date +%s) - start )) s"
 else
-    rm -rf "$snapshot"
+    rm -rf "$snapshot"; mkdir -p "$snapshot"
+    cp -R Sources/KenpoCore Sources/CLibXML2 Sources/CZlib Sources/CCrypto "$snapshot/"
+    core_hash=$( (echo "$swift_version ${common[*]}"; cd "$snapshot" && find . -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)
+    if [ "$(cat "$build/core.stamp" 2>/dev/null)" != "$core_hash" ] || [ ! -f "$build/libKenpoCore.a" ]; then
+        rm -rf "$build/src"; mv "$snapshot" "$build/src"
+        echo "== building KenpoCore with -sanitize=fuzzer,address ($config)"
+        start=$(date +%s)
+        (cd "$build" && find src/KenpoCore -name '*.swift' | LC_ALL=C sort > sources.txt &&
+            swiftc "${common[@]}" -enable-testing -module-name KenpoCore -emit-module -emit-module-path KenpoCore.swiftmodule \
+                -emit-library -static -o libKenpoCore.a "${parallel_build[@]}" @sources.txt) || { echo "run-fuzz: KenpoCore did not build" >&2; exit 2; }
+        echo "$core_hash" > "$build/core.stamp"
+        echo "   KenpoCore built in $(( $(date +%s) - start )) s"
+    else
+        rm -rf "$snapshot"
+    fi
 fi
 fuzz_hash=$( (cat "$build/core.stamp"; find Tests/fuzz/Targets -name '*.swift' | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)
 if [ "$(cat "$build/fuzz.stamp" 2>/dev/null)" != "$fuzz_hash" ] || [ ! -x "$build/kenpo-fuzz" ]; then

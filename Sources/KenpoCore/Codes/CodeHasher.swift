@@ -44,14 +44,14 @@ public struct CodeKey: Sendable, CustomStringConvertible {
         self.bytes = bytes
         self.path = path
         self.isDemo = isDemo
+        // Computed once: every issued code's ledger row carries it.
+        self.fingerprint = String(Hex.encode(CodeHasher.hmacSHA256(key: bytes, message: Array("kenpo code key fingerprint".utf8))).prefix(16))
     }
 
     /// A short, non-secret fingerprint of the key: the first 16 hex digits of
     /// HMAC-SHA256(key, "kenpo code key fingerprint"). A ledger records it so that hashes made under
     /// another key are never mixed with its own, and a report can name the key without showing it.
-    public var fingerprint: String {
-        String(Hex.encode(CodeHasher.hmacSHA256(key: bytes, message: Array("kenpo code key fingerprint".utf8))).prefix(16))
-    }
+    public let fingerprint: String
 
     /// Never the key: `CodeKey(path, fingerprint)`.
     public var description: String { "CodeKey(\(path), \(fingerprint)\(isDemo ? ", DEMO" : ""))" }

@@ -66,9 +66,13 @@ struct PackedCodeHash: Hashable, Comparable {
     /// From the ledger's text: exactly 64 lower-case hex digits, as `hex` writes them; nil otherwise.
     init?(hex: UnsafeRawBufferPointer) {
         guard hex.count == 64,
-              let a = LedgerHex.word(hex, at: 0), let b = LedgerHex.word(hex, at: 16),
-              let c = LedgerHex.word(hex, at: 32), let d = LedgerHex.word(hex, at: 48) else { return nil }
+              let a = Self.word(hex, 0), let b = Self.word(hex, 1), let c = Self.word(hex, 2), let d = Self.word(hex, 3) else { return nil }
         (w0, w1, w2, w3) = (a, b, c, d)
+    }
+
+    /// Word `k` of the hex text: its 16 digits as `StableHash.hex` writes an id.
+    private static func word(_ hex: UnsafeRawBufferPointer, _ k: Int) -> UInt64? {
+        StableHash.parseHex(bytes: UnsafeRawBufferPointer(rebasing: hex[(k * 16)..<(k * 16 + 16)]))
     }
 
     init?(hex: String) {
@@ -80,29 +84,6 @@ struct PackedCodeHash: Hashable, Comparable {
     var hex: String { StableHash.hex(w0) + StableHash.hex(w1) + StableHash.hex(w2) + StableHash.hex(w3) }
 
     static func < (a: PackedCodeHash, b: PackedCodeHash) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
-}
-
-/// Lower-case hex as kenpo writes ids and hashes; anything else in a ledger is damage.
-enum LedgerHex {
-    /// The 16 hex digits at `offset` as a word; nil unless all are 0-9 or a-f.
-    static func word(_ p: UnsafeRawBufferPointer, at offset: Int) -> UInt64? {
-        guard offset + 16 <= p.count else { return nil }
-        var v: UInt64 = 0
-        for k in offset..<(offset + 16) {
-            let c = p[k]
-            let n: UInt8
-            switch c {
-            case 0x30...0x39: n = c - 0x30
-            case 0x61...0x66: n = c - 0x57
-            default: return nil
-            }
-            v = v << 4 | UInt64(n)
-        }
-        return v
-    }
-
-    /// A person id as members.csv writes it (16 lower-case hex digits).
-    static func personID(_ p: UnsafeRawBufferPointer) -> UInt64? { p.count == 16 ? word(p, at: 0) : nil }
 }
 
 /// The code ledger (閲覧コード台帳): every code ever issued, as its HMAC, with its status.
@@ -184,7 +165,7 @@ public final class CodeLedger {
     /// The fields a ledger row is kept by, read as bytes; throws for a damaged row.
     private static func keyFields(_ csv: CSVReader, _ path: String) throws -> (person: UInt64, hash: PackedCodeHash, status: CodeStatus) {
         guard csv.malformed == nil, csv.fieldCount == CodeLedgerEntry.header.count,
-              let person = csv.withField(0, LedgerHex.personID), let hash = csv.withField(1, { PackedCodeHash(hex: $0) }),
+              let person = csv.withField(0, StableHash.parseHex(bytes:)), let hash = csv.withField(1, { PackedCodeHash(hex: $0) }),
               let status = CodeStatus(rawValue: csv.withField(6) { String(decoding: $0, as: UTF8.self) }) else {
             throw KenpoError.input(path: path, line: csv.line, message: "the code ledger has a damaged row; restore the previous state generation")
         }
@@ -203,21 +184,13 @@ public final class CodeLedger {
         throw KenpoError.input(path: path, line: line, message: "the code ledger holds two active codes with one hash or for one person; the state generation is damaged")
     }
 
-    private static func contains(_ sorted: [PackedCodeHash], _ value: PackedCodeHash) -> Bool {
-        var lo = 0, hi = sorted.count
-        while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < value { lo = mid + 1 } else { hi = mid } }
-        return lo < sorted.count && sorted[lo] == value
-    }
-
     private func baseActiveHash(of person: UInt64) -> PackedCodeHash? {
-        var lo = 0, hi = baseActive.count
-        while lo < hi { let mid = (lo + hi) / 2; if baseActive[mid].person < person { lo = mid + 1 } else { hi = mid } }
-        return lo < baseActive.count && baseActive[lo].person == person ? baseActive[lo].hash : nil
+        baseActive.sortedIndex(of: person, by: \.person).map { baseActive[$0].hash }
     }
 
     private func isActive(_ h: PackedCodeHash) -> Bool {
         if issuedActiveHashes.contains(h) { return true }
-        return Self.contains(baseActiveHashes, h) && !freedBaseHashes.contains(h)
+        return baseActiveHashes.sortedIndex(of: h) != nil && !freedBaseHashes.contains(h)
     }
 
     /// True when `hash` is the hash of an active code.
@@ -231,6 +204,18 @@ public final class CodeLedger {
         case mailing
         /// A reissue (再発行): a previous active code becomes `revoked` with the request's reason and ticket.
         case reissue(reason: String, ticket: String)
+
+        /// What the person's previous active code becomes.
+        var replacing: (status: CodeStatus, reason: String, ticket: String) {
+            switch self {
+            case .mailing: return (.superseded, "mailing", "")
+            case .reissue(let reason, let ticket): return (.revoked, reason, ticket)
+            }
+        }
+
+        /// The new code's own reason and ticket.
+        var reason: String { if case .mailing = self { return "mailing" } else { return "reissue" } }
+        var ticket: String { replacing.ticket }
     }
 
     /// Issues a new code to `person` (a person id of members.csv), updating the person's previous
@@ -257,11 +242,11 @@ public final class CodeLedger {
         if let old = activeIssued[person] {
             issued[Int(old)].replacedBy = index
             issuedActiveHashes.remove(issued[Int(old)].hash)
-            previous = replacement(by: index, contextNumber).status
+            previous = kind.replacing.status
         } else if baseReplaced[person] == nil, let old = baseActiveHash(of: person) {
             baseReplaced[person] = index
             freedBaseHashes.insert(old)
-            previous = replacement(by: index, contextNumber).status
+            previous = kind.replacing.status
         }
         issued.append(IssuedCode(person: person, hash: hash, context: contextNumber))
         activeIssued[person] = index
@@ -269,30 +254,19 @@ public final class CodeLedger {
         return (code, previous)
     }
 
-    /// What a code replaced by issued code `index` becomes: superseded by a mailing, revoked (with
-    /// the request's reason and ticket) by a reissue, on the new code's date.
-    private func replacement(by index: Int32, _ context: Int32? = nil) -> (status: CodeStatus, changedDate: String, reason: String, ticket: String) {
-        let c = contexts[Int(context ?? issued[Int(index)].context)]
-        switch c.kind {
-        case .mailing: return (.superseded, c.date, "mailing", "")
-        case .reissue(let reason, let ticket): return (.revoked, c.date, reason, ticket)
-        }
+    /// The new status, date, reason and ticket of a code that issued code `index` replaced.
+    private func replacement(by index: Int32) -> (status: CodeStatus, changedDate: String, reason: String, ticket: String) {
+        let c = contexts[Int(issued[Int(index)].context)]
+        let r = c.kind.replacing
+        return (r.status, c.date, r.reason, r.ticket)
     }
 
     private func entry(issued i: Int) -> CodeLedgerEntry {
         let code = issued[i]
         let c = contexts[Int(code.context)]
-        var e: CodeLedgerEntry
-        switch c.kind {
-        case .mailing:
-            e = CodeLedgerEntry(personID: StableHash.hex(code.person), codeHash: code.hash.hex, keyFingerprint: c.keyFingerprint,
+        var e = CodeLedgerEntry(personID: StableHash.hex(code.person), codeHash: code.hash.hex, keyFingerprint: c.keyFingerprint,
                                 generation: c.generation, issuedDate: c.date, batchID: c.batchID, status: .active,
-                                changedDate: c.date, reason: "mailing", ticket: "")
-        case .reissue(_, let ticket):
-            e = CodeLedgerEntry(personID: StableHash.hex(code.person), codeHash: code.hash.hex, keyFingerprint: c.keyFingerprint,
-                                generation: c.generation, issuedDate: c.date, batchID: c.batchID, status: .active,
-                                changedDate: c.date, reason: "reissue", ticket: ticket)
-        }
+                                changedDate: c.date, reason: c.kind.reason, ticket: c.kind.ticket)
         if code.replacedBy >= 0 {
             let r = replacement(by: code.replacedBy)
             (e.status, e.changedDate, e.reason, e.ticket) = (r.status, r.changedDate, r.reason, r.ticket)
@@ -300,23 +274,30 @@ public final class CodeLedger {
         return e
     }
 
+    /// Reads the base file row by row, with the new status, date, reason and ticket of each active
+    /// row this version replaced (nil for a row kept as it is).
+    private func forEachBaseRow(_ body: (CSVReader, (status: CodeStatus, changedDate: String, reason: String, ticket: String)?) throws -> Void) throws {
+        guard let basePath else { return }
+        let csv = try Self.open(basePath)
+        while try csv.next() {
+            let row = try Self.keyFields(csv, basePath)
+            let by = row.status == .active ? baseReplaced[row.person] : nil
+            try body(csv, by.map(replacement))
+        }
+    }
+
     /// Writes this version (owner-only, CRLF): the base's rows in their order, those this version
     /// replaced with their new status, then the codes issued, and returns its manifest entry.
     public func write(to path: String) throws -> OutputFile {
         let w = try CSVWriter(path: path, header: CodeLedgerEntry.header)
-        if let basePath {
-            let csv = try Self.open(basePath)
-            while try csv.next() {
-                let row = try Self.keyFields(csv, basePath)
-                if row.status == .active, let by = baseReplaced[row.person] {
-                    for i in 0..<6 { csv.withField(i) { w.field(bytes: $0) } }
-                    let r = replacement(by: by)
-                    w.field(r.status.rawValue); w.field(r.changedDate); w.field(r.reason); w.field(r.ticket)
-                } else {
-                    for i in 0..<csv.fieldCount { csv.withField(i) { w.field(bytes: $0) } }
-                }
-                w.endRow()
+        try forEachBaseRow { csv, replaced in
+            if let r = replaced {
+                for i in 0..<6 { csv.withField(i) { w.field(bytes: $0) } }
+                w.field(r.status.rawValue); w.field(r.changedDate); w.field(r.reason); w.field(r.ticket)
+            } else {
+                for i in 0..<csv.fieldCount { csv.withField(i) { w.field(bytes: $0) } }
             }
+            w.endRow()
         }
         for i in issued.indices { w.row(entry(issued: i).fields) }
         return try w.close()
@@ -327,19 +308,11 @@ public final class CodeLedger {
     public var entries: [CodeLedgerEntry] {
         get throws {
             var out: [CodeLedgerEntry] = []
-            if let basePath {
-                let csv = try Self.open(basePath)
-                while try csv.next() {
-                    let row = try Self.keyFields(csv, basePath)
-                    guard var e = CodeLedgerEntry(fields: (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }) else {
-                        throw KenpoError.input(path: basePath, line: csv.line, message: "the code ledger has a damaged row; restore the previous state generation")
-                    }
-                    if row.status == .active, let by = baseReplaced[row.person] {
-                        let r = replacement(by: by)
-                        (e.status, e.changedDate, e.reason, e.ticket) = (r.status, r.changedDate, r.reason, r.ticket)
-                    }
-                    out.append(e)
-                }
+            try forEachBaseRow { csv, replaced in
+                // keyFields checked the row: ten fields and a known status.
+                var e = CodeLedgerEntry(fields: (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) })!
+                if let r = replaced { (e.status, e.changedDate, e.reason, e.ticket) = (r.status, r.changedDate, r.reason, r.ticket) }
+                out.append(e)
             }
             for i in issued.indices { out.append(entry(issued: i)) }
             return out

@@ -54,11 +54,7 @@ final class MemberAddressBook {
         return (directory, book)
     }
 
-    private func index(_ pid: UInt64) -> Int? {
-        var lo = 0, hi = pids.count
-        while lo < hi { let mid = (lo + hi) / 2; if pids[mid] < pid { lo = mid + 1 } else { hi = mid } }
-        return lo < pids.count && pids[lo] == pid ? lo : nil
-    }
+    private func index(_ pid: UInt64) -> Int? { pids.sortedIndex(of: pid) }
 
     /// The member's status on the run date; nil when the id is not in the master.
     func status(of pid: UInt64) -> MemberStatus? { index(pid).map { statuses[$0] } }

@@ -55,9 +55,14 @@ public enum ArchivePurge {
                                       documents: [(sha256: String, person: UInt64)]) throws -> [Removed] {
         let owner = Dictionary(documents.map { ($0.sha256, $0.person) }, uniquingKeysWith: { a, _ in a })
         var removed: [Removed] = []
+        // One decision per archived file: two rows naming one destination (two paths below the root
+        // that map to one place) must not let the second remove what the first kept (an insurer file).
         var seen = Set<String>()
         try CommittedLedger(path: committedInputs).forEach { c in
-            guard let archived = c.archivedTo, seen.insert(archived).inserted, InputFile.isRegular(archived) else { return }
+            guard let archived = c.archivedTo, seen.insert(archived).inserted else { return }
+            // Whose document, from the ledger alone first (insurer rows stop here, without a stat); a
+            // gzip pull is read only when its file hash is not a document's (documentHash opens regular
+            // files only, so a FIFO or link put there is not read).
             let person: UInt64?
             switch ImportFile.source(for: c.path) {
             case (.memberUpload, let folder?):
@@ -68,7 +73,7 @@ public enum ArchivePurge {
             default:
                 person = nil
             }
-            guard let person else { return }
+            guard let person, InputFile.isRegular(archived) else { return }
             guard unlink(archived) == 0 else {
                 throw KenpoError.io(path: archived, message: "cannot remove the deleted member's archived document: \(String(cString: strerror(errno))); remove it by hand")
             }
@@ -102,13 +107,11 @@ public enum ArchivePurge {
     }
 
     /// The SHA-256 of the document in a gzip file (its inflated bytes), as the import ledger records
-    /// it; nil for anything else (a plain file's document hash is its own).
+    /// it, inflated under the import's own limit; nil for anything else (a plain file's document hash
+    /// is its own) and for a file that cannot be read.
     static func documentHash(_ path: String) throws -> String? {
-        let head = try FileByteSource(path: path)
-        var magic = [UInt8](repeating: 0, count: 2)
-        let n = try magic.withUnsafeMutableBytes { try head.read(into: $0) }
-        guard n == 2, magic == [0x1F, 0x8B] else { return nil }
-        let source = try GzipByteSource(path: path, maxBytes: 256 << 20)
+        guard GzipByteSource.looksLikeGzip(path: path) else { return nil }
+        let source = try GzipByteSource(path: path, maxBytes: ImportExpansion.maxDecompressed)
         let digest = SHA256Digest()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {

@@ -97,7 +97,7 @@ final class DatasetPurge {
             for name in names.sorted(by: { ($0 == headName ? 0 : 1, $0) < ($1 == headName ? 0 : 1, $1) }) {
                 let path = folder + "/" + name
                 let r = try rewrite(path, filterKey: kind.name + "/" + name + "/" + key) { r, header in
-                    guard let id = r.withField(0, RecordStager.hex) else {
+                    guard let id = r.withField(0, StableHash.parseHex(bytes:)) else {
                         throw KenpoError.input(path: path, line: r.line, message: "damaged record id; restore this file from a copy before deleting")
                     }
                     if decision.delete.contains(id) { return .drop(decision.owner[id] ?? 0) }
@@ -114,7 +114,7 @@ final class DatasetPurge {
         if FileSystem.exists(changes) {
             note(try rewrite(changes, filterKey: "changes") { r, header in
                 guard let pc = header.firstIndex(of: "person_id"), let sc = header.firstIndex(of: "source"), pc < r.fieldCount, sc < r.fieldCount,
-                      let pid = r.withField(pc, RecordStager.hex), self.persons.contains(pid) else { return .keep }
+                      let pid = r.withField(pc, StableHash.parseHex(bytes:)), self.persons.contains(pid) else { return .keep }
                 let sources = RecordSource.parse(String(decoding: r.fieldBytes(sc), as: UTF8.self)) ?? Self.memberSources
                 let remaining = sources.subtracting(Self.memberSources)
                 if remaining.isEmpty { return .drop(pid) }
@@ -125,7 +125,7 @@ final class DatasetPurge {
         let ledger = folder + "/" + DocumentLedger.ledgerFile
         if FileSystem.exists(ledger) {
             note(try rewrite(ledger, filterKey: "ledger") { r, _ in
-                guard r.fieldCount >= 2, let pid = r.withField(1, RecordStager.hex), self.persons.contains(pid) else { return .keep }
+                guard r.fieldCount >= 2, let pid = r.withField(1, StableHash.parseHex(bytes:)), self.persons.contains(pid) else { return .keep }
                 let sha = String(decoding: r.fieldBytes(0), as: UTF8.self)
                 if self.documentSeen.insert(sha).inserted { self.documents.append((sha, pid)) }
                 return .drop(pid)
@@ -140,7 +140,8 @@ final class DatasetPurge {
     /// removed (relative to the folder) and whose they were.
     func removeExports(folder: String) -> (paths: [String], persons: Set<UInt64>) {
         var files: [String] = []
-        ImportExpansion.walk(folder, into: &files)
+        let walk = DirectoryWalk(folder)
+        while let p = walk.next() { files.append(p) }
         var removed: [String] = [], whose = Set<UInt64>()
         for path in files {
             let name = (path as NSString).lastPathComponent
@@ -200,7 +201,7 @@ final class DatasetPurge {
             throw KenpoError.input(path: head, line: 1, message: "the header has no person_id or source column; this is not a kenpo record table")
         }
         while try r.next() {
-            guard r.malformed == nil, r.fieldCount == header.count, let id = r.withField(0, RecordStager.hex), let pid = r.withField(pc, RecordStager.hex) else {
+            guard r.malformed == nil, r.fieldCount == header.count, let id = r.withField(0, StableHash.parseHex(bytes:)), let pid = r.withField(pc, StableHash.parseHex(bytes:)) else {
                 throw KenpoError.input(path: head, line: r.line, message: "damaged row; restore this file from a copy before deleting")
             }
             guard persons.contains(pid), d.owner[id] == nil else { continue }

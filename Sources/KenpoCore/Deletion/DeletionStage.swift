@@ -129,7 +129,8 @@ public final class DeletionStage {
         CrashPoint.reach("delete:sweep-outbox")
         for name in data.publishedRuns() {
             let folder = data.outbox + "/" + name
-            let gen = (try? Manifest.decode(path: folder + "/manifest.json"))?.stateGeneration.map { data.generationPath($0) }
+            // Only its state generation is needed: the summary read skips the per-file lists (a big run's are a million).
+            let gen = (try? Manifest.decodeSummary(path: folder + "/manifest.json"))?.stateGeneration.map { data.generationPath($0) }
             let (files, touched) = try purge.purge(folder: folder, fallbackFolder: gen)
             let exports = purge.removeExports(folder: folder)
             guard !files.isEmpty || !exports.paths.isEmpty else { continue }
@@ -238,7 +239,7 @@ public final class DeletionStage {
             let r = try CSVReader(path: path)
             _ = try r.next()
             while try r.next() {
-                guard r.fieldCount > column, let pid = r.withField(column, RecordStager.hex), persons.contains(pid) else { continue }
+                guard r.fieldCount > column, let pid = r.withField(column, StableHash.parseHex(bytes:)), persons.contains(pid) else { continue }
                 known.insert(pid)
             }
         }

@@ -72,11 +72,8 @@ final class MasterReader {
     init(path: String) throws {
         self.path = path
         csv = try CSVReader(path: path)
-        guard try csv.next() else { throw KenpoError.input(path: path, line: 1, message: "the member master is empty; the state generation is damaged") }
-        let header = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }
-        guard header == MemberRecord.header else {
-            throw KenpoError.input(path: path, line: 1, message: "the member master's header is not the one this kenpo version writes (\(KenpoVersion.current)); the state generation is from another version or damaged")
-        }
+        guard try csv.next() else { throw Self.empty(path) }
+        try Self.checkHeader((0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }, path: path)
     }
 
     /// The next member with its numeric id; nil at the end.
@@ -84,12 +81,34 @@ final class MasterReader {
         guard try csv.next() else { return nil }
         let fields = (0..<csv.fieldCount).map { String(decoding: csv.fieldBytes($0), as: UTF8.self) }
         guard csv.malformed == nil, let m = MemberRecord(fields: fields), let id = StableHash.parseHex(m.personID) else {
-            throw KenpoError.input(path: path, line: csv.line, message: "the member master has a damaged row; restore the previous state generation")
+            throw Self.damagedRow(path, line: csv.line)
         }
-        if let last = lastID, id <= last {
-            throw KenpoError.input(path: path, line: csv.line, message: "the member master is not in person-id order; the state generation is damaged")
-        }
-        lastID = id
+        try Self.checkOrder(id, after: &lastID, path: path, line: csv.line)
         return (id, m)
+    }
+
+    // The checks of a member master, shared with `MemberDirectory`'s byte loader (which reads the
+    // master with `CSVRowReader`): the same refusals and messages either way.
+
+    static func empty(_ path: String) -> KenpoError {
+        .input(path: path, line: 1, message: "the member master is empty; the state generation is damaged")
+    }
+
+    static func checkHeader(_ header: [String], path: String) throws {
+        guard header == MemberRecord.header else {
+            throw KenpoError.input(path: path, line: 1, message: "the member master's header is not the one this kenpo version writes (\(KenpoVersion.current)); the state generation is from another version or damaged")
+        }
+    }
+
+    static func damagedRow(_ path: String, line: Int) -> KenpoError {
+        .input(path: path, line: line, message: "the member master has a damaged row; restore the previous state generation")
+    }
+
+    /// Person ids strictly ascending; `last` becomes `id`.
+    static func checkOrder(_ id: UInt64, after last: inout UInt64?, path: String, line: Int) throws {
+        if let l = last, id <= l {
+            throw KenpoError.input(path: path, line: line, message: "the member master is not in person-id order; the state generation is damaged")
+        }
+        last = id
     }
 }

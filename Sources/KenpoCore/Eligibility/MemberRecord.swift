@@ -62,26 +62,9 @@ public struct MemberRecord: Equatable {
         var first = true
         forEachField { s in
             if first { first = false } else { out.append(0x2C) }
-            let inPlace = s.utf8.withContiguousStorageIfAvailable { p -> Bool in
-                Self.appendField(p, to: &out)
-                return true
-            } ?? false
-            if !inPlace {
-                var v = s
-                v.withUTF8 { Self.appendField($0, to: &out) }
-            }
+            Normalise.withUTF8(s) { CSVWriter.appendQuoted(UnsafeRawBufferPointer($0), to: &out) }
         }
         out.append(0x0D); out.append(0x0A)
-    }
-
-    /// One field as `CSVWriter` writes it; an unquoted field (nearly all) is appended with one copy.
-    @inline(__always)
-    static func appendField(_ p: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        if CSVWriter.needsQuoting(UnsafeRawBufferPointer(p)) {
-            CSVWriter.appendQuoted(UnsafeRawBufferPointer(p), to: &out)
-        } else {
-            out.append(contentsOf: p)
-        }
     }
 
     public init?(fields f: [String]) {

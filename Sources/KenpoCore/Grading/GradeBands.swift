@@ -110,14 +110,9 @@ public struct GradeBands: Sendable {
     /// Whether the bands of `analyte` depend on sex.
     public func isSexSpecific(_ analyte: String) -> Bool { bands[analyte]?.contains { $0.sex != nil } ?? false }
 
-    /// The band a value falls in for a sex (nil: no band covers it, or the sex is unknown and the
-    /// sex-specific bands would give different grades — a grade is never guessed).
-    public func band(_ analyte: String, _ value: BandEdge, sex: GradingSex) -> (band: GradeBand, sexUnknownButSame: Bool)? {
-        guard let list = bands[analyte] else { return nil }
-        return Self.band(in: list, sexSpecific: isSexSpecific(analyte), value, sex: sex)
-    }
-
-    /// `band` over one analyte's bands (looked up once by the caller).
+    /// The band a value falls in for a sex, among one analyte's bands (looked up once by the caller;
+    /// nil: no band covers it, or the sex is unknown and the sex-specific bands would give different
+    /// grades — a grade is never guessed).
     static func band(in list: [GradeBand], sexSpecific: Bool, _ value: BandEdge, sex: GradingSex) -> (band: GradeBand, sexUnknownButSame: Bool)? {
         if !sexSpecific { return list.first { $0.contains(value) }.map { ($0, false) } }
         if sex != .unknown { return list.first { $0.sex == sex && $0.contains(value) }.map { ($0, false) } }

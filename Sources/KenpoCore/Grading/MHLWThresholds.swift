@@ -91,13 +91,9 @@ public struct MHLWThresholds: Sendable {
     /// Every analyte with values, and its rows.
     var allRows: [String: [Row]] { rows }
 
-    /// The flag for a value in the table's unit (nil: the analyte has sex-specific values and the
-    /// sex is unknown and the two disagree). An analyte without values is `none`.
-    public func flag(_ analyte: String, _ value: BandEdge, sex: GradingSex) -> (flag: Flag, row: Row?)? {
-        Self.flag(in: rows[analyte], value, sex: sex)
-    }
-
-    /// `flag` over one analyte's rows (looked up once by the caller; nil: none).
+    /// The flag for a value in the table's unit, over one analyte's rows (looked up once by the
+    /// caller; nil rows: the analyte has no values, `none`). Nil when the analyte has sex-specific
+    /// values, the sex is unknown and the two disagree.
     static func flag(in rows: [Row]?, _ value: BandEdge, sex: GradingSex) -> (flag: Flag, row: Row?)? {
         guard let list = rows else { return (.none, nil) }
         func evaluate(_ r: Row) -> Flag {

@@ -71,21 +71,39 @@ public final class CP932Decoder {
 
     /// The whole field through iconv: for a character the table does not hold as one scalar.
     private func decodeWithIconv(_ bytes: UnsafeRawBufferPointer) -> Result<String, DecodeFailure> {
-        _ = iconv(cd, nil, nil, nil, nil)  // reset shift state after any earlier failure
-        let base = bytes.baseAddress!
-        var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
-        var inLeft = bytes.count
-        return out.withUnsafeMutableBytes { outBuf -> Result<String, DecodeFailure> in
-            var outPtr: UnsafeMutablePointer<CChar>? = outBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
-            var outLeft = outBuf.count
-            let r = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
-            if r == -1 || inLeft != 0 {
-                let offset = bytes.count - inLeft
+        out.withUnsafeMutableBytes { outBuf -> Result<String, DecodeFailure> in
+            let r = IconvCall.convert(cd, bytes, into: outBuf)
+            guard r.succeeded else {
+                let offset = bytes.count - r.inputLeft
                 return .failure(DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0))
             }
-            let produced = outBuf.count - outLeft
-            return .success(String(decoding: UnsafeRawBufferPointer(rebasing: outBuf[0..<produced]), as: UTF8.self))
+            return .success(String(decoding: UnsafeRawBufferPointer(rebasing: outBuf[0..<r.produced]), as: UTF8.self))
         }
+    }
+}
+
+/// One call of glibc's iconv over a whole input, from the initial shift state (reset first, so an
+/// earlier failure on the same descriptor leaves nothing behind). The one place kenpo calls iconv.
+enum IconvCall {
+    struct Outcome {
+        /// Every input byte converted.
+        var succeeded: Bool
+        /// `errno` when iconv stopped (EINVAL: the input ends inside a character).
+        var error: Int32
+        var inputLeft: Int
+        var produced: Int
+    }
+
+    static func convert(_ cd: iconv_t, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Outcome {
+        _ = iconv(cd, nil, nil, nil, nil)
+        guard let base = input.baseAddress, input.count > 0 else { return Outcome(succeeded: true, error: 0, inputLeft: 0, produced: 0) }
+        var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
+        var inLeft = input.count
+        var outPtr: UnsafeMutablePointer<CChar>? = output.baseAddress?.assumingMemoryBound(to: CChar.self)
+        var outLeft = output.count
+        let r = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+        let error = r == -1 ? errno : 0
+        return Outcome(succeeded: r != -1 && inLeft == 0, error: error, inputLeft: inLeft, produced: output.count - outLeft)
     }
 }
 
@@ -129,21 +147,11 @@ struct CP932Table: Sendable {
     private enum Conversion { case converted(UInt32), incomplete, invalid }
 
     private static func convert(_ cd: iconv_t, _ input: [UInt8]) -> Conversion {
-        var input = input
         var output = [UInt8](repeating: 0, count: 16)
-        let (r, err, inLeft, produced) = input.withUnsafeMutableBytes { inBuf in
-            output.withUnsafeMutableBytes { outBuf -> (Int, Int32, Int, Int) in
-                _ = iconv(cd, nil, nil, nil, nil)
-                var inPtr: UnsafeMutablePointer<CChar>? = inBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
-                var inLeft = inBuf.count
-                var outPtr: UnsafeMutablePointer<CChar>? = outBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
-                var outLeft = outBuf.count
-                let r = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
-                return (r, errno, inLeft, outBuf.count - outLeft)
-            }
-        }
-        if r == -1 { return err == EINVAL ? .incomplete : .invalid }
-        if inLeft != 0 || produced == 0 { return .invalid }
+        let r = input.withUnsafeBytes { inBuf in output.withUnsafeMutableBytes { IconvCall.convert(cd, inBuf, into: $0) } }
+        if !r.succeeded { return r.error == EINVAL ? .incomplete : .invalid }
+        let produced = r.produced
+        if produced == 0 { return .invalid }
         // One scalar of 1–3 UTF-8 bytes fits an entry; anything else is left to iconv itself.
         let first = output[0]
         let scalarLength = first < 0x80 ? 1 : first < 0xE0 ? 2 : first < 0xF0 ? 3 : 4
@@ -259,20 +267,11 @@ public final class CP932Encoder {
     }
 
     private func convert(_ s: String, into result: inout [UInt8]) -> Bool {
-        var utf8 = Array(s.utf8)
+        let utf8 = Array(s.utf8)
         var scratch = [UInt8](repeating: 0, count: 16)
-        return utf8.withUnsafeMutableBytes { inBuf in
-            scratch.withUnsafeMutableBytes { outBuf in
-                _ = iconv(cd, nil, nil, nil, nil)
-                var inPtr: UnsafeMutablePointer<CChar>? = inBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
-                var inLeft = inBuf.count
-                var outPtr: UnsafeMutablePointer<CChar>? = outBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
-                var outLeft = outBuf.count
-                let r = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
-                if r == -1 || inLeft != 0 { return false }
-                result.append(contentsOf: UnsafeRawBufferPointer(rebasing: outBuf[0..<(outBuf.count - outLeft)]))
-                return true
-            }
-        }
+        let r = utf8.withUnsafeBytes { inBuf in scratch.withUnsafeMutableBytes { IconvCall.convert(cd, inBuf, into: $0) } }
+        guard r.succeeded else { return false }
+        result.append(contentsOf: scratch[0..<r.produced])
+        return true
     }
 }

@@ -70,16 +70,6 @@ final class CSVRowReader {
         return try v.withUnsafeBytes { try body($0) }
     }
 
-    /// Everything from field `i` on, as written (separators included, line end excluded).
-    func rawFields(from i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: row[rawStarts[i]..<rawEnds[rawEnds.count - 1]])
-    }
-
-    /// Everything before field `i`, separators included.
-    func rawFields(before i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: row[0..<rawStarts[i]])
-    }
-
     private func refill() throws {
         if start > 0 {
             let have = end - start

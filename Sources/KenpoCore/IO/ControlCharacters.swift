@@ -35,7 +35,7 @@ public enum ControlCharacters {
         return String(out)
     }
 
-    /// "U+001B".
+    /// A code point as messages write it: "U+001B", "U+29E3D".
     public static func name(_ s: Unicode.Scalar) -> String {
         "U+" + String(s.value, radix: 16, uppercase: true).leftPadded(to: 4)
     }

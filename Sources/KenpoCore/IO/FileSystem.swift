@@ -81,11 +81,18 @@ public enum FileSystem {
 
     /// Writes a whole small file (manifests, stamps) atomically: temp file, fsync, rename.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        try writeAtomically(to: path) { write in try bytes.withUnsafeBytes { try write($0) } }
+    }
+
+    /// Writes a file atomically from pieces, for one too big to build as one array (a big run's
+    /// manifest): `body` gets a `write` that appends to a temp file (mode 0600, unbuffered: `body`
+    /// buffers); then fsync and rename. A failure removes the temp file and leaves `path` as it was.
+    public static func writeAtomically(to path: String, _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw KenpoError.io(path: tmp, message: "cannot create: \(String(cString: strerror(errno)))") }
         do {
-            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+            try body { try writeAll(fd, $0, path: path) }
         } catch {
             close(fd); unlink(tmp)
             throw error
@@ -98,8 +105,6 @@ public enum FileSystem {
         try rename(tmp, path)
     }
 
-    /// Gives `to` the same content as the written file `from`: a hard link when both are on one file
-    /// system, else a copy. Returns the manifest entry for `to`.
     /// Hard-links `from` at `to` (replacing `to`), copying when the file system cannot link.
     public static func link(_ from: String, to: String) throws {
         unlink(to)
@@ -120,6 +125,8 @@ public enum FileSystem {
         syncDirectory(to)
     }
 
+    /// Gives `to` the same content as the written file `from`: a hard link when both are on one file
+    /// system, else a copy. Returns the manifest entry for `to`.
     public static func linkOrCopy(_ from: OutputFile, to: String) throws -> OutputFile {
         if Glibc.link(from.path, to) == 0 {
             var f = from

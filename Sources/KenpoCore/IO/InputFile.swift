@@ -38,25 +38,38 @@ public struct FileIdentity: Equatable, Sendable {
 public enum InputFile {
     /// Opens `path` for reading: a descriptor in blocking mode and the file's identity.
     public static func open(_ path: String) throws -> (fd: Int32, identity: FileIdentity) {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
-        guard fd >= 0 else {
+        switch openRegular(path, flags: O_NOFOLLOW) {
+        case .success(let (fd, st)): return (fd, FileIdentity(st))
+        case .failure(.open(let e)):
             // O_NOFOLLOW fails with ELOOP when the last component is a link.
-            if errno == ELOOP, isSymbolicLink(path) { throw symbolicLink(path) }
-            throw KenpoError.io(path: path, message: "cannot open for reading: \(String(cString: strerror(errno)))")
+            if e == ELOOP, isSymbolicLink(path) { throw symbolicLink(path) }
+            throw KenpoError.io(path: path, message: "cannot open for reading: \(String(cString: strerror(e)))")
+        case .failure(.stat(let e)): throw KenpoError.io(path: path, message: "cannot stat: \(String(cString: strerror(e)))")
+        case .failure(.notRegular(let mode)): throw notRegular(path, mode: mode)
         }
+    }
+
+    /// Why `openRegular` failed: `open` or `fstat` with an errno, or the file is not a regular one.
+    private enum OpenFailure: Error { case open(Int32), stat(Int32), notRegular(mode_t) }
+
+    /// Opens a regular file without blocking on a FIFO (`O_NONBLOCK`, then checked with `fstat`), and
+    /// returns the descriptor in blocking mode with its `stat`; nothing is left open on failure.
+    private static func openRegular(_ path: String, flags: Int32) -> Result<(Int32, stat), OpenFailure> {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags)
+        guard fd >= 0 else { return .failure(.open(errno)) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            let m = String(cString: strerror(errno))
+            let e = errno
             close(fd)
-            throw KenpoError.io(path: path, message: "cannot stat: \(m)")
+            return .failure(.stat(e))
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw notRegular(path, mode: st.st_mode)
+            return .failure(.notRegular(st.st_mode))
         }
         // Regular files never block; clear the flag so reads behave as usual.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        return (fd, FileIdentity(st))
+        return .success((fd, st))
     }
 
     /// The identity of the regular file at `path` (not a link to one), without opening it.
@@ -117,15 +130,15 @@ public enum InputFile {
     /// messages ("profile"); failures are configuration errors (exit 2).
     public static func readConfiguration(_ path: String, what: String, hint: String = "") throws -> [UInt8] {
         func fail(_ m: String) -> KenpoError { .configuration(path: path, line: nil, message: m) }
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw fail("cannot read the \(what) file: \(String(cString: strerror(errno)))" + hint) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw fail("cannot stat the \(what) file: \(String(cString: strerror(errno)))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw fail("the \(what) file is not a regular file (\(kind(st.st_mode))); kenpo reads configuration only from plain files")
+        let (fd, st): (Int32, stat)
+        switch openRegular(path, flags: 0) {
+        case .success(let opened): (fd, st) = opened
+        case .failure(.open(let e)): throw fail("cannot read the \(what) file: \(String(cString: strerror(e)))" + hint)
+        case .failure(.stat(let e)): throw fail("cannot stat the \(what) file: \(String(cString: strerror(e)))")
+        case .failure(.notRegular(let mode)):
+            throw fail("the \(what) file is not a regular file (\(kind(mode))); kenpo reads configuration only from plain files")
         }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         var got = 0
         while true {

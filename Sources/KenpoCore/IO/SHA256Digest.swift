@@ -40,23 +40,16 @@ public final class SHA256Digest {
     /// SHA-256 of a whole file, read in 1 MB blocks (a regular file only; one that changes while it
     /// is hashed is an error: see `InputFile`).
     public static func hex(ofFile path: String) throws -> (sha256: String, bytes: Int) {
-        let (fd, identity) = try InputFile.open(path)
-        defer { close(fd) }
+        let file = try FileByteSource(path: path)
         let d = SHA256Digest()
         var buf = [UInt8](repeating: 0, count: 1 << 20)
-        var total = 0
         while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw KenpoError.io(path: path, message: "read failed: \(String(cString: strerror(errno)))")
-            }
+            let n = try buf.withUnsafeMutableBytes { try file.read(into: $0) }
             if n == 0 { break }
-            total += n
             buf.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
-        try InputFile.checkUnchanged(fd, path: path, since: identity, bytesRead: total)
-        return (d.finalizeHex(), total)
+        try file.checkUnchanged()
+        return (d.finalizeHex(), file.bytesRead)
     }
 }
 

@@ -27,18 +27,21 @@ public enum StableHash {
         @inline(__always)
         @discardableResult
         public mutating func add(_ part: String) -> Builder {
-            if first { first = false } else { h = (h ^ 0x1F) &* 0x100_0000_01b3 }
             // Read the bytes in place (a copy of the String to call withUTF8 cost a retain per part).
-            var x = h
-            let inPlace = part.utf8.withContiguousStorageIfAvailable { p -> Bool in
-                for b in p { x = (x ^ UInt64(b)) &* 0x100_0000_01b3 }
-                return true
-            } ?? false
-            if !inPlace {
-                for b in part.utf8 { x = (x ^ UInt64(b)) &* 0x100_0000_01b3 }
+            if part.utf8.withContiguousStorageIfAvailable({ add(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+                var copy = part
+                copy.withUTF8 { add(bytes: UnsafeRawBufferPointer($0)) }
             }
-            h = x
             return self
+        }
+
+        /// `add` for bytes (the same value as adding the String of these UTF-8 bytes).
+        @inline(__always)
+        mutating func add(bytes b: UnsafeRawBufferPointer) {
+            if first { first = false } else { h = (h ^ 0x1F) &* 0x100_0000_01b3 }
+            var x = h
+            for c in b { x = (x ^ UInt64(c)) &* 0x100_0000_01b3 }
+            h = x
         }
 
         public var value: UInt64 {
@@ -62,17 +65,40 @@ public enum StableHash {
 
     /// 16 lower-case hex digits, zero-padded (built from bytes: this runs once per member written).
     public static func hex(_ v: UInt64) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buf in
-            for k in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * k)) & 0xF
-                buf[k] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        withHex(v) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// An id as `hex` writes it: exactly 16 lower-case hex digits (anything else: nil), from bytes.
+    @inline(__always)
+    public static func parseHex(bytes b: UnsafeRawBufferPointer) -> UInt64? {
+        guard b.count == 16 else { return nil }
+        var v: UInt64 = 0
+        for c in b {
+            switch c {
+            case 0x30...0x39: v = v << 4 | UInt64(c - 0x30)
+            case 0x61...0x66: v = v << 4 | UInt64(c - 0x57)
+            default: return nil
             }
-            return String(decoding: UnsafeBufferPointer(buf), as: UTF8.self)
         }
+        return v
     }
 
     public static func parseHex(_ s: String) -> UInt64? {
         guard s.utf8.count == 16 else { return nil }
         return UInt64(s, radix: 16)
+    }
+}
+
+/// The 16 lower-case hex digits of an id (`StableHash.hex`) as bytes, for writers that take bytes
+/// (no String per id written).
+@inline(__always)
+func withHex<R>(_ v: UInt64, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    var out: (UInt64, UInt64) = (0, 0)
+    return withUnsafeMutableBytes(of: &out) { b in
+        for i in 0..<16 {
+            let nibble = UInt8((v >> UInt64(60 - 4 * i)) & 0xF)
+            b[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        }
+        return body(UnsafeRawBufferPointer(b))
     }
 }

@@ -71,14 +71,8 @@ final class StepInputList {
     var firstUnreadable: KenpoError? { unreadable.min { $0.key < $1.key }?.value }
 
     func forEach(_ body: (PipelineRun.StepInput) throws -> Void) throws {
-        var i = 0
-        try list.forEach { bytes in
-            var r = PackedFields.Reader(bytes)
-            let path = r.string(), sha = r.string(), n = r.int(), source = r.string(), profile = r.string()
-            try body(PipelineRun.StepInput(path: path, sha256: sha, bytes: n, profile: profile.isEmpty ? nil : profiles[profile],
-                                           source: RecordSource(rawValue: source), unreadable: unreadable[i]))
-            i += 1
-        }
+        let next = try reader()
+        while let input = try next() { try body(input) }
     }
 
     /// One input after another, pulled (the import reads them while it runs).
@@ -106,6 +100,16 @@ final class StepInputList {
         try forEach { if found == nil, match($0) { found = $0 } }
         return found
     }
+
+    /// Every input, as values (the steps but the import take their few inputs as an array).
+    func all() throws -> [PipelineRun.StepInput] {
+        var out: [PipelineRun.StepInput] = []
+        try forEach { out.append($0) }
+        return out
+    }
+
+    /// A new, empty list in the same folder: what is left of a step's inputs when all failed.
+    func emptied() throws -> StepInputList { try StepInputList(folder: folder) }
 
     /// The list without the inputs at these paths (a new list).
     func removing(_ paths: Set<String>) throws -> StepInputList {
@@ -195,7 +199,7 @@ final class CommittedList {
 extension ManifestListFile {
     /// Its elements, pulled one by one (valid until the next pull).
     func frames() throws -> SpoolFrames {
-        _ = try checkpoint()
+        try flush()
         return try SpoolFrames(path: path, limit: size)
     }
 }
@@ -232,8 +236,7 @@ final class CommittedLedger {
     func find(path p: String, sha256: String) throws -> CommittedInput? {
         guard let path else { return nil }
         let k = Self.key(p, sha256)
-        var lo = 0, hi = keys.count
-        while lo < hi { let mid = (lo + hi) / 2; if keys[mid] < k { lo = mid + 1 } else { hi = mid } }
+        var lo = keys.lowerBound(of: k, by: { $0 })
         var found: CommittedInput? = nil
         while lo < keys.count && keys[lo] == k {
             if let c = try Self.row(path, at: offsets[lo]), c.path == p, c.sha256 == sha256 { found = c }
@@ -242,13 +245,19 @@ final class CommittedLedger {
         return found
     }
 
-    /// The row starting at `offset`.
-    static func row(_ path: String, at offset: UInt64) throws -> CommittedInput? {
-        let r = try CSVRowReader(path: path, offset: Int(offset), bufferSize: 64 * 1024)
-        guard try r.next(), r.fieldCount >= 7 else { return nil }
+    /// The row `r` stands on (`committedHeader` order), or nil when it has fewer than 7 fields.
+    static func decode(_ r: CSVRowReader) -> CommittedInput? {
+        guard r.fieldCount >= 7 else { return nil }
         let f = (0..<7).map { i in r.withField(i) { String(decoding: $0, as: UTF8.self) } }
         return CommittedInput(path: f[2], sha256: f[0], bytes: Int(f[1]) ?? 0, step: f[3], runId: f[4], runDate: f[5],
                               archivedTo: f[6].isEmpty ? nil : f[6])
+    }
+
+    /// The row starting at `offset`.
+    static func row(_ path: String, at offset: UInt64) throws -> CommittedInput? {
+        let r = try CSVRowReader(path: path, offset: Int(offset), bufferSize: 64 * 1024)
+        guard try r.next() else { return nil }
+        return decode(r)
     }
 
     /// Every row in file order (already sorted by run and path: this is how it is written).
@@ -257,10 +266,8 @@ final class CommittedLedger {
         let r = try CSVRowReader(path: path)
         _ = try r.next()
         while try r.next() {
-            guard r.fieldCount >= 7 else { continue }
-            let f = (0..<7).map { i in r.withField(i) { String(decoding: $0, as: UTF8.self) } }
-            try body(CommittedInput(path: f[2], sha256: f[0], bytes: Int(f[1]) ?? 0, step: f[3], runId: f[4], runDate: f[5],
-                                    archivedTo: f[6].isEmpty ? nil : f[6]))
+            guard let c = Self.decode(r) else { continue }
+            try body(c)
         }
     }
 

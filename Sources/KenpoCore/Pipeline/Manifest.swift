@@ -166,27 +166,19 @@ public struct Manifest: Codable, Equatable {
         var lists: [(key: String, list: ManifestListFile)] = []
         if let inputs { lists.append(("inputs", inputs)) }
         if let archived { lists.append(("archived", archived)) }
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw KenpoError.io(path: tmp, message: "cannot create: \(String(cString: strerror(errno)))") }
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 20)
-        do {
+        try FileSystem.writeAtomically(to: path) { write in
+            // The splice's pieces are small (one list element each): written a megabyte at a time.
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(1 << 20)
             try ManifestJSON.splice(head, lists) { piece in
                 buffer.append(contentsOf: piece)
                 if buffer.count >= 1 << 20 {
-                    try buffer.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
+                    try buffer.withUnsafeBytes { try write($0) }
                     buffer.removeAll(keepingCapacity: true)
                 }
             }
-            try buffer.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
-            if fsync(fd) != 0 { throw KenpoError.io(path: path, message: "fsync failed: \(String(cString: strerror(errno)))") }
-        } catch {
-            close(fd); unlink(tmp)
-            throw error
+            try buffer.withUnsafeBytes { try write($0) }
         }
-        close(fd)
-        try FileSystem.rename(tmp, path)
     }
 
     /// Reads a manifest without materialising its per-file lists: `inputs` and `archived` come back
@@ -295,9 +287,14 @@ struct ManifestSummaryReader {
         return rest
     }
 
-    /// The value after `"key" : ` in a flat element kenpo wrote: a string (without escapes) or digits.
-    private static func value(_ key: String, in e: [UInt8]) -> ArraySlice<UInt8>? {
-        let k = Array("\"\(key)\" : ".utf8)
+    /// `"key" : ` as it stands in an element, for each key `take` looks up: made once, not per element
+    /// (a big run's manifest has a million).
+    private static func keyBytes(_ key: String) -> [UInt8] { Array("\"\(key)\" : ".utf8) }
+    private static let kindKey = keyBytes("kind"), readKey = keyBytes("read"), acceptedKey = keyBytes("accepted"),
+                       rejectedKey = keyBytes("rejected"), profileKey = keyBytes("profile"), archivedToKey = keyBytes("archived_to")
+
+    /// The value after `k` (`"key" : `, `keyBytes`) in a flat element kenpo wrote: a string (without escapes) or digits.
+    private static func value(_ k: [UInt8], in e: [UInt8]) -> ArraySlice<UInt8>? {
         guard let r = e.firstRange(of: k) else { return nil }
         var i = r.upperBound
         if i < e.count, e[i] == 0x22 {
@@ -315,15 +312,15 @@ struct ManifestSummaryReader {
         if list == "archived" && summary.firstArchived.count >= 50 {
             // Only counted beyond the first 50.
             summary.archived += 1
-            if element.firstRange(of: Array("\"archived_to\" : ".utf8)) != nil { summary.archivedMoved += 1 }
+            if element.firstRange(of: Self.archivedToKey) != nil { summary.archivedMoved += 1 }
             return
         }
-        if list == "inputs", let kind = Self.value("kind", in: element),
-           let read = Self.value("read", in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
-           let accepted = Self.value("accepted", in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
-           let rejected = Self.value("rejected", in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
-           element.firstRange(of: Array("\"profile\" : ".utf8)) == nil || Self.value("profile", in: element) != nil {
-            let profile = Self.value("profile", in: element).map { String(decoding: $0, as: UTF8.self) }
+        if list == "inputs", let kind = Self.value(Self.kindKey, in: element),
+           let read = Self.value(Self.readKey, in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+           let accepted = Self.value(Self.acceptedKey, in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+           let rejected = Self.value(Self.rejectedKey, in: element).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+           element.firstRange(of: Self.profileKey) == nil || Self.value(Self.profileKey, in: element) != nil {
+            let profile = Self.value(Self.profileKey, in: element).map { String(decoding: $0, as: UTF8.self) }
             summary.add(Manifest.Input(path: "", kind: String(decoding: kind, as: UTF8.self), profile: profile, bytes: 0, sha256: "",
                                        records: .init(read: read, accepted: accepted, rejected: rejected)))
             return

@@ -72,10 +72,15 @@ public final class ManifestListFile {
         return Checkpoint(bytes: size, count: count)
     }
 
-    /// Every element in order (valid during the call only).
-    public func forEach(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Writes out what is buffered (no fsync: for reading the file back, not for a checkpoint).
+    func flush() throws {
         flushBuffer()
         if let failure { throw failure }
+    }
+
+    /// Every element in order (valid during the call only).
+    public func forEach(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try flush()
         let r = try SpoolFrames(path: path, limit: size)
         while let element = try r.next() { try body(element) }
     }

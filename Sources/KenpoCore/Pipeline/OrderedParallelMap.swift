@@ -55,9 +55,18 @@ public enum OrderedParallelMap {
         if let e = state.producerError { throw e }
     }
 
+    /// Locks: `producing` is held by the one claimer calling `produce` (so jobs are produced in order,
+    /// one call at a time) — `produce` may take long (listing a big ZIP hashes it) and runs without
+    /// `cond`, so meanwhile the other workers deliver and the consumer takes. `cond` guards the
+    /// counters and results and is only held briefly. Order: `producing`, then `cond`; never the other
+    /// way round, and nobody waits for `producing` while holding `cond`. A worker waiting for
+    /// `producing` holds no undelivered result, so the claimer waiting (in `cond`) for the window to
+    /// move always gets there: the consumer takes the results before it without `producing`.
     private final class SharedState<J, T> {
         let cond = NSCondition()
+        let producing = NSLock()
         let produce: () throws -> J?
+        /// Jobs produced (`cond`; changed only by the holder of `producing`).
         var produced = 0
         var exhausted = false
         var producerError: Error?
@@ -73,27 +82,28 @@ public enum OrderedParallelMap {
         init(window: Int, next: @escaping () throws -> J?) { self.window = window; self.produce = next }
 
         func claim() -> (Int, J)? {
-            cond.lock(); defer { cond.unlock() }
+            producing.lock(); defer { producing.unlock() }
+            cond.lock()
             while !cancelled && !exhausted && produced >= consumed + window {
                 claimersWaiting += 1
                 cond.wait()
                 claimersWaiting -= 1
             }
-            guard !cancelled, !exhausted else { return nil }
-            do {
-                guard let job = try produce() else {
-                    exhausted = true
-                    cond.broadcast()
-                    return nil
-                }
-                produced += 1
-                return (produced - 1, job)
-            } catch {
-                producerError = error
+            let stop = cancelled || exhausted
+            cond.unlock()
+            if stop { return nil }
+            let job: J?
+            var failure: Error? = nil
+            do { job = try produce() } catch { job = nil; failure = error }
+            cond.lock(); defer { cond.unlock() }
+            guard let job else {
+                if let failure { producerError = failure }
                 exhausted = true
                 cond.broadcast()
                 return nil
             }
+            produced += 1
+            return (produced - 1, job)
         }
 
         func deliver(_ i: Int, _ job: J, _ r: T) {

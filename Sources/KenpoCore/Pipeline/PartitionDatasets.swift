@@ -178,7 +178,7 @@ final class PartitionDatasetMerger {
 
         /// The 64-bit id in field `i` (16 lower-case hex digits, as kenpo writes person and record ids).
         func id(_ i: Int, what: String) throws -> UInt64 {
-            guard let v = reader.withField(i, PartitionDatasetMerger.hexID) else {
+            guard let v = reader.withField(i, StableHash.parseHex(bytes:)) else {
                 throw KenpoError.input(path: source.path, line: reader.line, message: "column \(header[i]) does not hold a \(what) (16 hex digits); the outbox is damaged")
             }
             return v
@@ -195,20 +195,6 @@ final class PartitionDatasetMerger {
         }
     }
 
-    /// 16 lower-case hex digits as kenpo writes ids (`StableHash.hex`), from the bytes.
-    static func hexID(_ b: UnsafeRawBufferPointer) -> UInt64? {
-        guard b.count == 16 else { return nil }
-        var v: UInt64 = 0
-        for c in b {
-            switch c {
-            case 0x30...0x39: v = v << 4 | UInt64(c - 0x30)
-            case 0x61...0x66: v = v << 4 | UInt64(c - 0x61 + 10)
-            default: return nil
-            }
-        }
-        return v
-    }
-
     private func open(_ dataset: MergedDataset, _ sources: [DatasetSource]) throws -> [Source] {
         let opened = try sources.map { try Source($0) }
         if let first = opened.first {
@@ -221,15 +207,11 @@ final class PartitionDatasetMerger {
         return opened
     }
 
-    private func writer(_ out: String, header: [String]) throws -> CSVWriter {
-        try CSVWriter(path: out, header: header)
-    }
-
     // MARK: person-id order: k-way merge
 
     private func kWay(_ dataset: MergedDataset, sources: [DatasetSource], into out: String) throws -> OutputFile {
         let inputs = try open(dataset, sources)
-        let w = try writer(out, header: inputs[0].header)
+        let w = try CSVWriter(path: out, header: inputs[0].header)
         var heads: [UInt64?] = []
         for s in inputs { heads.append(try s.next() ? try s.id(0, what: "person id") : nil) }
         while true {
@@ -281,8 +263,7 @@ final class PartitionDatasetMerger {
         guard let f = first else { throw KenpoError.invariant("no source for \(dataset.name)") }
         // The bytes were checked: hash by hash, they are one run's. Rows are counted from the manifest or the file.
         let rows = try f.source.expected?.rows ?? Self.countRows(f.source.path)
-        if Glibc.link(f.source.path, out) == 0 { return OutputFile(path: out, rows: rows, bytes: f.bytes, sha256: f.sha) }
-        return try FileSystem.copy(f.source.path, to: out, rows: rows)
+        return try FileSystem.linkOrCopy(OutputFile(path: f.source.path, rows: rows, bytes: f.bytes, sha256: f.sha), to: out)
     }
 
     static func countRows(_ path: String) throws -> Int {
@@ -325,7 +306,7 @@ final class PartitionDatasetMerger {
         }
         try spool.finishWriting()
 
-        let w = try writer(out, header: inputs[0].header)
+        let w = try CSVWriter(path: out, header: inputs[0].header)
         for bucket in 0..<BucketSpool.bucketCount {
             let (bytes, entries) = try spool.sortedBucket(bucket)
             guard !entries.isEmpty else { continue }
@@ -447,7 +428,7 @@ final class PartitionDatasetMerger {
 
     private func concatenated(_ dataset: MergedDataset, sources: [DatasetSource], into out: String) throws -> OutputFile {
         let inputs = try open(dataset, sources)
-        let w = try writer(out, header: inputs[0].header)
+        let w = try CSVWriter(path: out, header: inputs[0].header)
         let fileColumn = inputs[0].header.firstIndex(of: "file") ?? 0
         let reasonColumn = inputs[0].header.firstIndex(of: "reason_code")
         for s in inputs {

@@ -262,8 +262,7 @@ public final class PartitionMerge {
                 placed[rel] = (p.index, digest.sha256)
                 let to = staging + "/" + rel
                 try FileSystem.makeDirectory((to as NSString).deletingLastPathComponent)
-                FileSystem.removeTree(to)
-                if Glibc.link(from, to) != 0 { _ = try FileSystem.copy(from, to: to, rows: 0) }
+                try FileSystem.link(from, to: to)
                 outputs.append(OutputFile(path: rel, rows: entry?.rows ?? 0, bytes: digest.bytes, sha256: digest.sha256))
             }
         }

@@ -331,7 +331,7 @@ public final class PipelineRun {
                     failures.append("\(error)")
                     record.status = "failed"
                     record.failedInputs = try inputs.paths()
-                    inputs = try inputs.removing(Set(record.failedInputs))
+                    inputs = try inputs.emptied()
                     break
                 }
                 let dropped: [StepInput]
@@ -368,35 +368,31 @@ public final class PipelineRun {
     /// The stage behind a step. Returns the input paths held back (not committed).
     private func body(_ kind: Kind, inputs list: StepInputList, run: Run, handBack: InsurerHandBack, items: CheckupItems?, grader: Grader?,
                       codes: CodesOptions?) throws -> Set<String> {
-        if case .importRecords = kind {
+        switch kind {
+        case .importRecords:
             // Streamed: the import's inputs are never all in memory.
             let stage = ImportStage(run: run, items: items!)
             stage.grader = grader
             let next = try list.reader()
             try stage.process(next: { try next().map { ImportInput(path: $0.path, source: $0.source) } })
-            return []
-        }
-        let inputs = try list.filter { _ in true }
-        switch kind {
         case .eligibility:
+            let rosters = try list.all().map { RosterInput(profile: $0.profile!, path: $0.path) }
             let stage = EligibilityStage(run: run, handBack: handBack)
             stage.confirmedShortRosters = Set(pipeline.confirmShortRoster)
-            try stage.process(inputs.map { RosterInput(profile: $0.profile!, path: $0.path) })
+            try stage.process(rosters)
             return stage.heldBackPaths
-        case .importRecords:
-            break
         case .codes(let profile):
             var o = codes!
             o.outputFolder = "postcards/" + profile.name
-            try CodesStage(run: run, options: o, handBack: handBack).process(.mailing(inputs.map { (profile: profile, path: $0.path) }))
+            try CodesStage(run: run, options: o, handBack: handBack).process(.mailing(try list.all().map { (profile: profile, path: $0.path) }))
         case .reissue:
             var o = codes!
             o.outputFolder = "postcards/reissue"
-            try CodesStage(run: run, options: o, handBack: handBack).process(.reissue(inputs.map(\.path)))
+            try CodesStage(run: run, options: o, handBack: handBack).process(.reissue(try list.all().map(\.path)))
         case .delete:
-            try DeletionStage(run: run).process(inputs.map(\.path))
+            try DeletionStage(run: run).process(try list.all().map(\.path))
         case .export:
-            try ExportStage(run: run).process(inputs.map(\.path))
+            try ExportStage(run: run).process(try list.all().map(\.path))
         }
         return []
     }

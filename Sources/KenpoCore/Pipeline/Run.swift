@@ -27,17 +27,16 @@ public final class Run {
     /// Beyond this many inputs (or archived inputs) the manifest `publish` returns leaves its lists
     /// empty; they are in manifest.json, and `Manifest.lists` has their figures.
     public static let listsHeldInMemory = 10_000
-    /// The inputs added so far, while at most `listsHeldInMemory` (else empty: see manifest.json).
-    public var inputs: [Manifest.Input] { heldInputs ?? [] }
-    public var inputCount: Int { inputList.count }
 
-    /// What a checkpoint keeps of the inputs: the list file's state and its figures.
+    /// What a checkpoint keeps of the inputs: the list file's state and its figures. `summary` also
+    /// gathers the figures of `archived` (`addArchived`), which is begun after the last checkpoint.
     public struct InputFigures: Codable, Equatable {
         public var list = ManifestListFile.Checkpoint(bytes: 0, count: 0)
         public var summary = Manifest.ListSummary()
-        /// Rejected records over all inputs, and the first input whose counts do not add up.
-        public var rejected = 0
+        /// The first input whose counts do not add up.
         public var unbalanced: String? = nil
+        /// Rejected records over all inputs (from the groups, which count every input).
+        public var rejected: Int { summary.groups.values.reduce(0) { $0 + $1.counts.rejected } }
     }
     public private(set) var outputs: [OutputFile] = []
     public var referenceTables: [Manifest.ReferenceTable] = []
@@ -56,7 +55,6 @@ public final class Run {
     /// The manifest's `archived` (pipeline runs), on disk like `inputs`: `beginArchived` then `addArchived`.
     private var archivedList: ManifestListFile?
     private var heldArchived: [Manifest.ArchivedInput]? = []
-    private var archivedFigures = Manifest.ListSummary()
 
     public convenience init(data: DataFolder, stage: String, runDate: CalendarDate) throws {
         // A sequence number leads the id, so run folders sort in commit order whatever the clock does.
@@ -216,7 +214,6 @@ public final class Run {
     public func addInput(_ input: Manifest.Input) {
         inputList.append(ManifestJSON.input(input))
         inputFigures.summary.add(input)
-        inputFigures.rejected += input.records.rejected
         if inputFigures.unbalanced == nil, input.records.read != input.records.accepted + input.records.rejected {
             inputFigures.unbalanced = "\(input.path): read \(input.records.read) ≠ accepted \(input.records.accepted) + rejected \(input.records.rejected)"
         }
@@ -233,13 +230,14 @@ public final class Run {
     public func beginArchived() throws {
         archivedList = try ManifestListFile(path: scratch + "/manifest-archived")
         heldArchived = []
-        archivedFigures = Manifest.ListSummary()
+        // Its figures are counted in the inputs' summary, from nothing.
+        (inputFigures.summary.archived, inputFigures.summary.archivedMoved, inputFigures.summary.firstArchived) = (0, 0, [])
     }
 
     public func addArchived(_ a: Manifest.ArchivedInput) {
         guard let list = archivedList else { return }
         list.append(ManifestJSON.archived(a))
-        archivedFigures.add(a)
+        inputFigures.summary.add(a)
         if heldArchived != nil, list.count <= Self.listsHeldInMemory { heldArchived!.append(a) } else { heldArchived = nil }
     }
 
@@ -299,11 +297,7 @@ public final class Run {
         // The per-file lists go from their files straight into manifest.json.
         try manifest.write(to: staging + "/manifest.json", inputs: inputList, archived: archivedList)
         unlink(staging + "/" + Self.inputListFile)
-        var figures = inputFigures.summary
-        figures.archived = archivedFigures.archived
-        figures.archivedMoved = archivedFigures.archivedMoved
-        figures.firstArchived = archivedFigures.firstArchived
-        manifest.lists = figures
+        manifest.lists = inputFigures.summary
         manifest.inputs = heldInputs ?? []
         if archivedList != nil { manifest.archived = heldArchived ?? [] }
         // The report compares with the previous published run (outbox/latest, before this one replaces it).

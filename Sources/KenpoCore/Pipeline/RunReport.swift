@@ -17,23 +17,19 @@ public struct RunReport {
 
     var groups: [Group] { Self.groups(manifest) }
 
+    /// The figures of the manifest's lists: `lists` when the run streamed them (a big run, or one just
+    /// published), else summed up from the lists it holds (a manifest read back with `decode`).
+    static func figures(_ m: Manifest) -> Manifest.ListSummary {
+        if let lists = m.lists { return lists }
+        var f = Manifest.ListSummary()
+        for i in m.inputs { f.add(i) }
+        for a in m.archived ?? [] { f.add(a) }
+        return f
+    }
+
+    /// Per insurer and per kind of input: a roster and a mailing list of one insurer are two rows.
     static func groups(_ m: Manifest) -> [Group] {
-        if let lists = m.lists {
-            // The lists were streamed (a big run): their figures instead.
-            return lists.groups.map { Group(name: $0.key, files: $0.value.files, counts: $0.value.counts) }.sorted { $0.name < $1.name }
-        }
-        var byName: [String: Group] = [:]
-        for i in m.inputs {
-            // Per insurer and per kind of input: a roster and a mailing list of one insurer are two rows.
-            let name = i.profile.map { "\($0) · \(i.kind)" } ?? i.kind
-            var g = byName[name] ?? Group(name: name)
-            g.files += 1
-            g.counts.read += i.records.read
-            g.counts.accepted += i.records.accepted
-            g.counts.rejected += i.records.rejected
-            byName[name] = g
-        }
-        return byName.values.sorted { $0.name < $1.name }
+        figures(m).groups.map { Group(name: $0.key, files: $0.value.files, counts: $0.value.counts) }.sorted { $0.name < $1.name }
     }
 
     /// The inputs as the command line prints them: one line per file, or, when the run had too many
@@ -48,11 +44,12 @@ public struct RunReport {
         } + ["\(lists.inputs) input files, each listed in \(manifestPath)"]
     }
 
-    /// The committed inputs: how many, how many moved, the first 50 (from the list or its figures).
-    static func archived(_ m: Manifest) -> (count: Int, moved: Int, first: [Manifest.ArchivedInput])? {
-        if let l = m.lists, m.archived != nil || l.archived > 0 { return (l.archived, l.archivedMoved, Array(l.firstArchived.prefix(50))) }
-        guard let a = m.archived else { return nil }
-        return (a.count, a.filter { $0.archivedTo != nil }.count, Array(a.prefix(50)))
+    /// The committed inputs: how many, how many moved, the first 50 (from the list or its figures:
+    /// a big run's manifest holds no list, only `lists`). nil for a run that archives nothing.
+    public static func archived(_ m: Manifest) -> (count: Int, moved: Int, first: [Manifest.ArchivedInput])? {
+        guard m.archived != nil || (m.lists?.archived ?? 0) > 0 else { return nil }
+        let l = figures(m)
+        return (l.archived, l.archivedMoved, Array(l.firstArchived.prefix(50)))
     }
 
     /// Grade counts per analyte from the summary (`grade_<analyte>_<A…D>`).

@@ -169,8 +169,7 @@ public struct Unprintable: Error, Equatable, CustomStringConvertible {
 
     /// The character's code points, e.g. `U+29E3D` or `U+304B U+309A`.
     public var codePoints: String {
-        character.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true).leftPadded(to: 4) }
-            .joined(separator: " ")
+        character.unicodeScalars.map(ControlCharacters.name).joined(separator: " ")
     }
 
     /// A control character (ESC, BEL, NUL …): not text at all.

@@ -87,8 +87,6 @@ struct DocumentJob {
     let display: String
     /// Refused before reading (too large, unsafe entry …).
     let refused: DocumentProblem?
-    /// The document's place in the import (0, 1, …): input order.
-    var index = 0
     /// False for the stand-in of a file that holds no document (a ZIP of folders only): nothing is
     /// read, the file is only accounted for.
     var isDocument = true
@@ -183,16 +181,6 @@ enum ImportExpansion {
         return e
     }
 
-    /// Regular files under `dir`, in name order, hidden files skipped, symbolic links not followed.
-    static func walk(_ dir: String, into out: inout [String]) {
-        for name in FileSystem.listDirectory(dir).sorted() where !name.hasPrefix(".") {
-            let p = dir + "/" + name
-            var st = stat()
-            guard lstat(p, &st) == 0 else { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR { walk(p, into: &out) } else if (st.st_mode & S_IFMT) == S_IFREG { out.append(p) }
-        }
-    }
-
     /// The first `n` bytes of a regular file and its identity (never blocks: `InputFile`).
     static func firstBytes(_ path: String, _ n: Int) throws -> (FileIdentity, [UInt8]) {
         let (fd, identity) = try InputFile.open(path)
@@ -204,15 +192,14 @@ enum ImportExpansion {
 }
 
 /// The documents of an import's inputs in input order, listed one file at a time: folders are
-/// walked as `ImportExpansion.walk` walks them, but lazily, so no list of every file is held (a
-/// night's import may be a million files).
+/// walked lazily (`DirectoryWalk`), so no list of every file is held (a night's import may be a
+/// million files).
 final class ImportListing {
     private let nextInput: () throws -> ImportInput?
     private var walker: DirectoryWalk?
     private var source: RecordSource?
     private var pending: [DocumentJob] = []
     private var pendingIndex = 0
-    private var count = 0
 
     convenience init(_ inputs: [ImportInput]) {
         var i = 0
@@ -235,10 +222,8 @@ final class ImportListing {
             pending = try ImportExpansion.list(path, source: source)
             for k in pending.indices { pending[k].lastOfFile = k == pending.count - 1 }
         }
-        var job = pending[pendingIndex]
+        let job = pending[pendingIndex]
         pendingIndex += 1
-        job.index = count
-        count += 1
         return job
     }
 
@@ -260,9 +245,8 @@ final class ImportListing {
     }
 }
 
-/// Regular files under a folder in the order `ImportExpansion.walk` gives them (name order, depth
-/// first, hidden files skipped, symbolic links not followed), one at a time: only the listings of
-/// the folders on the current path are held. The entry types come from the folder listing itself
+/// Regular files under a folder in name order, depth first, hidden files skipped, symbolic links
+/// not followed, one at a time: only the listings of the folders on the current path are held. The entry types come from the folder listing itself
 /// (`d_type`), so a file costs no `lstat` (a stat per file was a few % of an import).
 final class DirectoryWalk {
     private enum Kind { case file, folder, other, unknown }

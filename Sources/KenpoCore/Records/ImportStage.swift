@@ -108,10 +108,9 @@ public final class ImportStage {
         })
         try book.finish()
         var tally = GradeTally()
-        for c in contexts {
-            if let failure = c.overflow.failure { throw failure }
-            tally.add(c.tally)
-        }
+        // (A worker's overflow failure is not checked here: `prepare` hands it over with the document
+        // that met it, and the consumer threw on it.)
+        for c in contexts { tally.add(c.tally) }
 
         // Merge into the state and publish the full datasets and this run's changes.
         CrashPoint.reach("import:merge")
@@ -287,10 +286,6 @@ public final class ImportStage {
     /// rejected (it is not what was sent either way; a pipeline leaves a file that changed after
     /// it was hashed in the inbox). A plain XML file given up on part-way is read to its end, so the
     /// manifest carries the whole file's SHA-256.
-    static func read(_ job: DocumentJob, files: [ImportFile], reader: HealthDocumentReader) -> Outcome {
-        read(job, reader: reader)
-    }
-
     static func read(_ job: DocumentJob, reader: HealthDocumentReader) -> Outcome {
         if let refused = job.refused { return Outcome(result: .failure(refused), sha256: nil) }
         let file = job.file

@@ -34,11 +34,7 @@ public final class MemberDirectory {
             keys = k2; pids = p2
         }
 
-        subscript(_ k: UInt64) -> UInt64? {
-            var lo = 0, hi = keys.count
-            while lo < hi { let mid = (lo + hi) / 2; if keys[mid] < k { lo = mid + 1 } else { hi = mid } }
-            return lo < keys.count && keys[lo] == k ? pids[lo] : nil
-        }
+        subscript(_ k: UInt64) -> UInt64? { keys.sortedIndex(of: k).map { pids[$0] } }
     }
     private var byCardBirth = Index()
     private var byCardBirthKana = Index()
@@ -47,9 +43,9 @@ public final class MemberDirectory {
     private struct Person { var kana: UInt64; var birth: String; var branch: String; var sex: GradingSex }
     private var pids: [UInt64] = []
     private var people: [Person] = []
-    private var sealed = true
     public private(set) var count = 0
 
+    /// An empty directory (no master yet): every document is for an unknown person.
     public init() {}
 
     /// Loads `members.csv` of a state generation (nil: no master yet, every document is for an unknown person).
@@ -65,29 +61,22 @@ public final class MemberDirectory {
         self.init()
         guard let path = masterPath else { return }
         let r = try CSVRowReader(path: path)
-        guard try r.next() else { throw KenpoError.input(path: path, line: 1, message: "the member master is empty; the state generation is damaged") }
-        let header = (0..<r.fieldCount).map { i in r.withField(i) { String(decoding: $0, as: UTF8.self) } }
-        guard header == MemberRecord.header else {
-            throw KenpoError.input(path: path, line: 1, message: "the member master's header is not the one this kenpo version writes (\(KenpoVersion.current)); the state generation is from another version or damaged")
-        }
+        guard try r.next() else { throw MasterReader.empty(path) }
+        try MasterReader.checkHeader((0..<r.fieldCount).map { i in r.withField(i) { String(decoding: $0, as: UTF8.self) } }, path: path)
         var lastID: UInt64? = nil
         var card: [UInt8] = []
         while try r.next() {
             func text(_ i: Int) -> String { r.withField(i) { String(decoding: $0, as: UTF8.self) } }
             guard r.malformed == nil, r.fieldCount == MemberRecord.header.count, MemberStatus(rawValue: text(16)) != nil,
                   let pid = StableHash.parseHex(text(0)) else {
-                throw KenpoError.input(path: path, line: r.line, message: "the member master has a damaged row; restore the previous state generation")
+                throw MasterReader.damagedRow(path, line: r.line)
             }
-            if let last = lastID, pid <= last {
-                throw KenpoError.input(path: path, line: r.line, message: "the member master is not in person-id order; the state generation is damaged")
-            }
-            lastID = pid
+            try MasterReader.checkOrder(pid, after: &lastID, path: path, line: r.line)
             try eachRow?(pid, r)
             let birth = text(8), branch = text(4)
             var kana = StableHash.Builder("kana")
             r.withField(7) { kana.add(bytes: $0) }
             count += 1
-            sealed = false
             pids.append(pid)
             people.append(Person(kana: kana.value, birth: birth, branch: branch, sex: GradingSex(master: text(11))))
             // card_aliases lists every card of the person, current first: insurer:symbol_key:number_key.
@@ -118,24 +107,8 @@ public final class MemberDirectory {
         seal()
     }
 
-    func add(_ m: MemberRecord, pid: UInt64) {
-        count += 1
-        sealed = false
-        pids.append(pid)
-        people.append(Person(kana: StableHash.of(["kana", m.kanaKey]), birth: m.birthDate, branch: m.branch, sex: GradingSex(master: m.sex)))
-        // card_aliases lists every card of the person, current first: insurer:symbol_key:number_key.
-        var cards = m.cardAliases.split(separator: ";").map(String.init)
-        if cards.isEmpty { cards = [m.cardKey] }
-        for card in cards {
-            byCardBirth.add(StableHash.of("cb", card, m.birthDate), pid)
-            byCardBirthKana.add(StableHash.of("cbk", card, m.birthDate, m.kanaKey), pid)
-            if !m.branch.isEmpty { byCardBirthBranch.add(StableHash.of("cbb", card, m.birthDate, m.branch), pid) }
-        }
-    }
-
-    /// Sorts what `add` collected; done by the loader, and before the first lookup otherwise.
-    func seal() {
-        guard !sealed else { return }
+    /// Sorts what the loader collected, once at its end: lookups (on many threads) only read.
+    private func seal() {
         byCardBirth.seal(); byCardBirthKana.seal(); byCardBirthBranch.seal()
         // Stable by id, the last of an id kept.
         let order = pids.indices.sorted { pids[$0] != pids[$1] ? pids[$0] < pids[$1] : $0 < $1 }
@@ -145,19 +118,13 @@ public final class MemberDirectory {
             if let last = p2.last, last == pids[i] { q2[q2.count - 1] = people[i] } else { p2.append(pids[i]); q2.append(people[i]) }
         }
         pids = p2; people = q2
-        sealed = true
     }
 
-    private func person(_ pid: UInt64) -> Person? {
-        var lo = 0, hi = pids.count
-        while lo < hi { let mid = (lo + hi) / 2; if pids[mid] < pid { lo = mid + 1 } else { hi = mid } }
-        return lo < pids.count && pids[lo] == pid ? people[lo] : nil
-    }
+    private func person(_ pid: UInt64) -> Person? { pids.sortedIndex(of: pid).map { people[$0] } }
 
     /// The person's sex as the master gives it (grading picks sex-specific bands by it).
     public func sex(of pid: UInt64) -> GradingSex {
-        seal()
-        return person(pid)?.sex ?? .unknown
+        person(pid)?.sex ?? .unknown
     }
 
     /// The document's identity in registration-key form, or why it cannot be read.
@@ -193,7 +160,6 @@ public final class MemberDirectory {
     /// The person a document is for. `uploadedBy` is the person id of the upload folder for a
     /// member upload (nil for insurer and Mynaportal documents).
     public func resolve(_ k: SubjectKeys, uploadedBy: UInt64? = nil) -> Result<UInt64, DocumentProblem> {
-        seal()
         var pid = byCardBirth[StableHash.of("cb", k.card, k.birth)]
         if pid == Self.ambiguous, let kana = k.kana { pid = byCardBirthKana[StableHash.of("cbk", k.card, k.birth, kana)] }
         if pid == Self.ambiguous, let b = k.branch { pid = byCardBirthBranch[StableHash.of("cbb", k.card, k.birth, b)] }

@@ -24,8 +24,13 @@ extension RecordSource {
     /// One bit per source, in the stored order (insurer, mynaportal, member_upload).
     var bit: UInt8 { 1 << UInt8(order) }
 
-    static func format(mask: UInt8) -> String {
-        allCases.sorted().filter { mask & $0.bit != 0 }.map(\.rawValue).joined(separator: ";")
+    /// The stored spelling of a source mask (`format(_:)` of its sources), looked up: it is written
+    /// on every change row.
+    static func format(mask: UInt8) -> String { maskSpellings[Int(mask & 7)] }
+
+    /// `format` of each of the 8 masks of the three sources.
+    private static let maskSpellings: [String] = (0..<8).map { (m: UInt8) in
+        allCases.sorted().filter { m & $0.bit != 0 }.map(\.rawValue).joined(separator: ";")
     }
 
     static func mask(_ s: Set<RecordSource>) -> UInt8 { s.reduce(0) { $0 | $1.bit } }
@@ -122,7 +127,6 @@ final class OverflowFile: @unchecked Sendable {
 /// is new (a first import), the rows file *is* the table: nothing is copied.
 final class RecordStager {
     let kind: RecordKind
-    let kindIndex: Int
     private let scratch: String
     private var keys: BucketSpool?
     private var payload: [UInt8] = []
@@ -139,7 +143,6 @@ final class RecordStager {
 
     init(kind: RecordKind, scratch: String) throws {
         self.kind = kind
-        self.kindIndex = RecordKind.all.firstIndex { $0.name == kind.name }!
         self.scratch = scratch + "/stage-" + kind.name
         try FileSystem.makeDirectory(self.scratch)
         rows = try kind.tables.map { try CSVWriter(path: scratch + "/stage-" + kind.name + "/spool-" + $0.file, header: $0.header) }
@@ -210,13 +213,15 @@ final class RecordStager {
                        file: UnsafeRawBufferPointer(start: p + 27 + dateLength, count: e.length - 27 - dateLength))
     }
 
-    /// "a < b" for document dates as Strings compare (ISO dates compare as their bytes).
+    /// "a < b" for document dates as Strings compare. ASCII (ISO dates) compares as its bytes, with
+    /// no String made; anything else (a date kept as the document gave it) as Strings (Unicode order).
     private static func earlier(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        String(decoding: a, as: UTF8.self) < String(decoding: b, as: UTF8.self)
+        if a.allSatisfy({ $0 < 0x80 }) && b.allSatisfy({ $0 < 0x80 }) { return a.lexicographicallyPrecedes(b) }
+        return String(decoding: a, as: UTF8.self) < String(decoding: b, as: UTF8.self)
     }
 
     /// Writes the merged tables into `stateDir` (previous tables from `previous`), and one line per
-    /// change to `changes`. `rowSpools`: per table of this kind, the workers' spool files.
+    /// change to `changes`. This run's rows are in the stager's own per-table rows files (`addRows`).
     func merge(previous: (String) -> String?, stateDir: String, changes: CSVWriter) throws -> MergeResult {
         guard let keys else { return MergeResult(outputs: [], changes: [:]) }
         try keys.finishWriting()
@@ -233,13 +238,13 @@ final class RecordStager {
             var p: [UInt8] = []
             while try r.next() {
                 if r.malformed != nil { throw KenpoError.input(path: head, line: r.line, message: "damaged CSV row; restore the previous state generation") }
-                guard let id = r.withField(0, Self.hex) else {
+                guard let id = r.withField(0, StableHash.parseHex(bytes:)) else {
                     throw KenpoError.input(path: head, line: r.line, message: "damaged record id; restore the previous state generation")
                 }
                 let needed = max(kind.contentColumn, kind.sourceColumn, kind.documentDateColumn ?? 0)
                 guard r.fieldCount > needed else { throw KenpoError.input(path: head, line: r.line, message: "damaged row; restore the previous state generation") }
                 p.removeAll(keepingCapacity: true)
-                let content = r.withField(kind.contentColumn, Self.hex)
+                let content = r.withField(kind.contentColumn, StableHash.parseHex(bytes:))
                 p.append(content == nil ? 0 : 1)
                 Self.put(content ?? 0, &p)
                 let sources = r.withField(kind.sourceColumn) { RecordSource.parse(String(decoding: $0, as: UTF8.self)).map(RecordSource.mask) ?? 0 }
@@ -402,7 +407,7 @@ final class RecordStager {
         let filtering = !drop.isEmpty || !resource.ids.isEmpty
         while try r.next() {
             if r.malformed != nil { throw KenpoError.input(path: path, line: r.line, message: "damaged CSV row; restore the previous state generation") }
-            guard r.fieldCount == table.header.count, let id = r.withField(0, Self.hex) else {
+            guard r.fieldCount == table.header.count, let id = r.withField(0, StableHash.parseHex(bytes:)) else {
                 throw KenpoError.input(path: path, line: r.line, message: "damaged row; restore the previous state generation")
             }
             var source: String? = nil
@@ -439,14 +444,7 @@ final class RecordStager {
 
     private static func contains(_ sorted: [UInt64], _ v: UInt64) -> Bool { index(sorted, v) != nil }
 
-    private static func index(_ sorted: [UInt64], _ v: UInt64) -> Int? {
-        var lo = 0, hi = sorted.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if sorted[mid] < v { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < sorted.count && sorted[lo] == v ? lo : nil
-    }
+    private static func index(_ sorted: [UInt64], _ v: UInt64) -> Int? { sorted.sortedIndex(of: v) }
 
     @inline(__always)
     private static func put(_ v: UInt64, _ out: inout [UInt8]) {
@@ -456,27 +454,5 @@ final class RecordStager {
     @inline(__always)
     private static func put16(_ v: UInt16, _ out: inout [UInt8]) {
         withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
-    }
-
-    static func hex(_ b: UnsafeRawBufferPointer) -> UInt64? {
-        guard b.count == 16 else { return nil }
-        var v: UInt64 = 0
-        for c in b {
-            let d: UInt8
-            switch c {
-            case 0x30...0x39: d = c - 0x30
-            case 0x61...0x66: d = c - 0x61 + 10
-            default: return nil
-            }
-            v = v << 4 | UInt64(d)
-        }
-        return v
-    }
-
-    static func decimal(_ b: UnsafeRawBufferPointer) -> Int? {
-        guard !b.isEmpty, b.count < 19 else { return nil }
-        var v = 0
-        for c in b { guard c >= 0x30 && c <= 0x39 else { return nil }; v = v * 10 + Int(c - 0x30) }
-        return v
     }
 }

@@ -56,10 +56,8 @@ public struct RecordKind: Sendable {
 }
 
 /// One record as the stager keeps it: its identity, owner, content hash and document date. Its
-/// rows are already encoded (`RecordRows`) in the worker's spool (`RecordRowSpool`).
+/// rows are already encoded (`RecordRows`) and travel beside it (`DocumentRows`).
 struct StagedKey {
-    /// Index into `RecordKind.all`.
-    var kind: Int
     var id: UInt64
     var person: UInt64
     var content: UInt64
@@ -89,8 +87,6 @@ final class RowEncoder {
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
-
-    var bytes: [UInt8] { withBytes { Array($0) } }
 
     @inline(__always)
     private func reserve(_ n: Int) {
@@ -174,28 +170,6 @@ final class RowEncoder {
     }
 }
 
-/// The 16 lower-case hex digits of an id, as `StableHash.hex` writes them.
-@inline(__always)
-func withHex<R>(_ v: UInt64, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-    var out: (UInt64, UInt64) = (0, 0)
-    return withUnsafeMutableBytes(of: &out) { b in
-        for i in 0..<16 {
-            let nibble = UInt8((v >> UInt64(60 - 4 * i)) & 0xF)
-            b[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-        }
-        return body(UnsafeRawBufferPointer(b))
-    }
-}
-
-extension StableHash.Builder {
-    /// `add` for bytes (the same value as adding the String of these UTF-8 bytes).
-    @inline(__always)
-    mutating func add(bytes b: UnsafeRawBufferPointer) {
-        if first { first = false } else { h = (h ^ 0x1F) &* 0x100_0000_01b3 }
-        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
-    }
-}
-
 /// The checkup item master looked up by a document's raw item code (no String made per result):
 /// codes, names and analytes back to back in one byte array.
 final class CheckupItemIndex: @unchecked Sendable {
@@ -221,7 +195,8 @@ final class CheckupItemIndex: @unchecked Sendable {
         var timing: Int32? = nil
         for (code, item) in items.items.sorted(by: { $0.key < $1.key }) {
             let k = Int32(codes.count)
-            byHash[Self.hash(code.utf8), default: []].append(k)
+            var c = code
+            byHash[c.withUTF8 { Self.hash(UnsafeRawBufferPointer($0)) }, default: []].append(k)
             codes.append(keep(code)); names.append(keep(item.name)); analyteBytes.append(keep(item.analyte))
             analytes.append(item.analyte); readings.append(item.reading)
             if code == Grader.drawTimingItem { timing = k }
@@ -230,10 +205,11 @@ final class CheckupItemIndex: @unchecked Sendable {
         self.analytes = analytes; self.readings = readings; self.byHash = byHash; drawTiming = timing
     }
 
-    static func hash<C: Collection>(_ b: C) -> UInt64 where C.Element == UInt8 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
-        return h
+    /// The key of `byHash` for a code's bytes (in memory only: never written anywhere).
+    static func hash(_ code: UnsafeRawBufferPointer) -> UInt64 {
+        var h = StableHash.Builder("item")
+        h.add(bytes: code)
+        return h.value
     }
 
     /// The names and analytes of items, looked up with `Names.find` inside `body`.
@@ -269,7 +245,7 @@ enum RecordRows {
     static func checkup(_ d: CheckupDocument, results: [CompactResult], arena: [UInt8], person: UInt64, source: RecordSource, file: String,
                         items: CheckupItemIndex, grading: (Grader, GradingSex)?, tally: inout GradeTally,
                         head: RowEncoder, body: RowEncoder) -> StagedKey {
-        let date = Self.isoDate(d.checkupDate)
+        let date = Self.isoDate(d.checkupDate), documentDate = Self.isoDate(d.documentDate)
         let id = withHex(person) { pid in
             var h = StableHash.Builder("checkup")
             h.add(bytes: pid); h.add(date); h.add(d.institutionNumber)
@@ -334,7 +310,7 @@ enum RecordRows {
                     }
                     head.reset()
                     head.plainField(cid); head.plainField(pid); head.field(date); head.field(d.institutionNumber); head.field(d.institutionName)
-                    head.field(Self.isoDate(d.documentDate)); head.number(results.count)
+                    head.field(documentDate); head.number(results.count)
                     withHex(content.value) { head.plainField($0) }
                     head.field(source.rawValue); head.field(file)
                     head.endRow()
@@ -342,48 +318,62 @@ enum RecordRows {
             }
         }
         }
-        return StagedKey(kind: 0, id: id, person: person, content: content.value, documentDate: Self.isoDate(d.documentDate))
+        return StagedKey(id: id, person: person, content: content.value, documentDate: documentDate)
     }
 
-    /// One record per notice; `emit` gets each record's key and its row (cost_notices.csv).
+    /// One record per notice; `emit` gets each record's key and its row (cost_notices.csv). Each
+    /// value is written as bytes (`number` for amounts, hex ids from `withHex`): no String per field.
     static func costNotices(_ d: CostNoticeDocument, person: UInt64, source: RecordSource, file: String,
                             rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
-        let pid = StableHash.hex(person)
-        for n in d.notices {
-            let id = StableHash.of("cost-notice", pid, n.month, n.category, n.institution)
-            let fields = [n.month, n.category, String(n.days), n.institution, String(n.totalCost),
-                          String(n.insurerPaid), String(n.publicPaid), String(n.counterPaid)]
-            var c = StableHash.Builder("notice-content")
-            for f in fields { c.add(f) }
-            rows.reset()
-            for f in [StableHash.hex(id), pid] + fields + [StableHash.hex(c.value), source.rawValue, file] { rows.field(f) }
-            rows.endRow()
-            emit(StagedKey(kind: 1, id: id, person: person, content: c.value, documentDate: ""), rows)
+        withHex(person) { pid in
+            for n in d.notices {
+                var h = StableHash.Builder("cost-notice")
+                h.add(bytes: pid); h.add(n.month); h.add(n.category); h.add(n.institution)
+                let id = h.value
+                var c = StableHash.Builder("notice-content")
+                c.add(n.month); c.add(n.category); c.add(String(n.days)); c.add(n.institution); c.add(String(n.totalCost))
+                c.add(String(n.insurerPaid)); c.add(String(n.publicPaid)); c.add(String(n.counterPaid))
+                rows.reset()
+                withHex(id) { rows.plainField($0) }
+                rows.plainField(pid)
+                rows.field(n.month); rows.field(n.category); rows.number(n.days); rows.field(n.institution)
+                rows.number(n.totalCost); rows.number(n.insurerPaid); rows.number(n.publicPaid); rows.number(n.counterPaid)
+                withHex(c.value) { rows.plainField($0) }
+                rows.field(source.rawValue); rows.field(file)
+                rows.endRow()
+                emit(StagedKey(id: id, person: person, content: c.value, documentDate: ""), rows)
+            }
         }
     }
 
-    /// One record per dispensing, one row per drug (prescriptions.csv).
+    /// One record per dispensing, one row per drug (prescriptions.csv), written as `costNotices` writes.
     static func prescriptions(_ d: PrescriptionDocument, person: UInt64, source: RecordSource, file: String,
                               rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
-        let pid = StableHash.hex(person)
-        for disp in d.dispensings {
-            let id = StableHash.of("dispensing", pid, disp.date, disp.institution, disp.pharmacy)
-            var c = StableHash.Builder("dispensing-content")
-            c.add(disp.date); c.add(disp.institution); c.add(disp.pharmacy)
-            var drugRows: [[String]] = []
-            for (i, g) in disp.drugs.enumerated() {
-                let f = [g.code, g.name, g.ingredient, g.dose, g.unit, g.directions, String(g.days)]
-                for x in f { c.add(x) }
-                drugRows.append([disp.date, disp.institution, disp.pharmacy, String(i + 1)] + f)
+        withHex(person) { pid in
+            for disp in d.dispensings {
+                var h = StableHash.Builder("dispensing")
+                h.add(bytes: pid); h.add(disp.date); h.add(disp.institution); h.add(disp.pharmacy)
+                let id = h.value
+                var c = StableHash.Builder("dispensing-content")
+                c.add(disp.date); c.add(disp.institution); c.add(disp.pharmacy)
+                for g in disp.drugs {
+                    c.add(g.code); c.add(g.name); c.add(g.ingredient); c.add(g.dose); c.add(g.unit); c.add(g.directions); c.add(String(g.days))
+                }
+                rows.reset()
+                withHex(id) { hexID in
+                    withHex(c.value) { hash in
+                        for (i, g) in disp.drugs.enumerated() {
+                            rows.plainField(hexID); rows.plainField(pid)
+                            rows.field(disp.date); rows.field(disp.institution); rows.field(disp.pharmacy); rows.number(i + 1)
+                            rows.field(g.code); rows.field(g.name); rows.field(g.ingredient); rows.field(g.dose); rows.field(g.unit)
+                            rows.field(g.directions); rows.number(g.days)
+                            rows.plainField(hash); rows.field(source.rawValue); rows.field(file)
+                            rows.endRow()
+                        }
+                    }
+                }
+                emit(StagedKey(id: id, person: person, content: c.value, documentDate: ""), rows)
             }
-            let hash = StableHash.hex(c.value)
-            let hexID = StableHash.hex(id)
-            rows.reset()
-            for r in drugRows {
-                for f in [hexID, pid] + r + [hash, source.rawValue, file] { rows.field(f) }
-                rows.endRow()
-            }
-            emit(StagedKey(kind: 2, id: id, person: person, content: c.value, documentDate: ""), rows)
         }
     }
 
@@ -395,13 +385,7 @@ enum RecordRows {
     }
 
     /// The value as a plain decimal (no sign for positives, no leading zeros), precision kept:
-    /// "05.60" → "5.60". Empty for non-numeric results.
-    static func numeric(_ r: CheckupResult) -> String {
-        var t = r.valueText
-        return t.withUTF8 { numeric(r.valueType, UnsafeRawBufferPointer($0)) { String(decoding: $0, as: UTF8.self) } }
-    }
-
-    /// The same over the value's bytes, handed to `body`.
+    /// "05.60" → "5.60", handed to `body` as bytes. Empty for non-numeric results.
     static func numeric<R>(_ type: CheckupResult.ValueType, _ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         guard type == .pq, DecimalText.isDecimal(text) else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         var lo = 0

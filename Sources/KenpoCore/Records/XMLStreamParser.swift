@@ -237,12 +237,6 @@ public final class XMLStreamParser {
     /// The current line (for records found inside a document).
     public var line: Int { ctxt.map { Int(xmlSAX2GetLineNumber($0)) } ?? 0 }
 
-    /// True when the XML declaration in `head` names Shift_JIS or one of its aliases.
-    static func declaresShiftJIS(_ head: UnsafeRawBufferPointer) -> Bool {
-        guard let enc = declaredEncoding(head) else { return false }
-        return isShiftJIS(enc)
-    }
-
     static func isShiftJIS(_ enc: String) -> Bool {
         ["shift_jis", "shift-jis", "sjis", "x-sjis", "windows-31j", "cp932", "ms_kanji", "csshiftjis"].contains(enc)
     }
