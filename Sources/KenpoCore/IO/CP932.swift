@@ -15,6 +15,8 @@ public struct DecodeFailure: Error, Equatable, Sendable {
 public final class CP932Decoder {
     private let cd: iconv_t
     private var out: [UInt8] = Array(repeating: 0, count: 4096)
+    /// The decoded bytes of the String form of `decode`.
+    private var text: [UInt8] = []
     private let table = CP932Table.shared
 
     public init() {
@@ -30,6 +32,17 @@ public final class CP932Decoder {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
         if ascii { return .success(String(decoding: bytes, as: UTF8.self)) }
+        text.removeAll(keepingCapacity: true)
+        if let failure = decode(bytes, appendingTo: &text) { return .failure(failure) }
+        return .success(String(decoding: text, as: UTF8.self))
+    }
+
+    /// Decodes `bytes` as UTF-8 appended to `result` (the roster reader's per-row buffer: no String
+    /// per field); on failure nothing is appended.
+    public func decode(_ bytes: UnsafeRawBufferPointer, appendingTo result: inout [UInt8]) -> DecodeFailure? {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if ascii { result.append(contentsOf: bytes); return nil }
         // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes).
         let need = bytes.count * 3 + 4
         if out.count < need { out = Array(repeating: 0, count: need) }
@@ -57,12 +70,13 @@ public final class CP932Decoder {
             }
             return w
         }
-        guard let produced else { return decodeWithIconv(bytes) }
+        guard let produced else { return decodeWithIconv(bytes, appendingTo: &result) }
         if produced < 0 {
             let offset = -1 - produced
-            return .failure(DecodeFailure(byteOffset: offset, byte: bytes[offset]))
+            return DecodeFailure(byteOffset: offset, byte: bytes[offset])
         }
-        return .success(out.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<produced]), as: UTF8.self) })
+        out.withUnsafeBufferPointer { result.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<produced])) }
+        return nil
     }
 
     public func decode(_ bytes: [UInt8]) -> Result<String, DecodeFailure> {
@@ -70,21 +84,22 @@ public final class CP932Decoder {
     }
 
     /// The whole field through iconv: for a character the table does not hold as one scalar.
-    private func decodeWithIconv(_ bytes: UnsafeRawBufferPointer) -> Result<String, DecodeFailure> {
+    private func decodeWithIconv(_ bytes: UnsafeRawBufferPointer, appendingTo result: inout [UInt8]) -> DecodeFailure? {
         _ = iconv(cd, nil, nil, nil, nil)  // reset shift state after any earlier failure
         let base = bytes.baseAddress!
         var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
         var inLeft = bytes.count
-        return out.withUnsafeMutableBytes { outBuf -> Result<String, DecodeFailure> in
+        return out.withUnsafeMutableBytes { outBuf -> DecodeFailure? in
             var outPtr: UnsafeMutablePointer<CChar>? = outBuf.baseAddress!.assumingMemoryBound(to: CChar.self)
             var outLeft = outBuf.count
             let r = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
             if r == -1 || inLeft != 0 {
                 let offset = bytes.count - inLeft
-                return .failure(DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0))
+                return DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0)
             }
             let produced = outBuf.count - outLeft
-            return .success(String(decoding: UnsafeRawBufferPointer(rebasing: outBuf[0..<produced]), as: UTF8.self))
+            result.append(contentsOf: UnsafeRawBufferPointer(rebasing: outBuf[0..<produced]))
+            return nil
         }
     }
 }
