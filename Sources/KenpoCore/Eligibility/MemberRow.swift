@@ -19,8 +19,8 @@ public struct MemberRow {
     /// Field bytes back to back, in the order they were written (not header order).
     var bytes: [UInt8] = []
     /// Where each field lies in `bytes`, indexed by `Field`; an unwritten field is empty.
-    private var starts = [Int](repeating: 0, count: Field.allCases.count)
-    private var ends = [Int](repeating: 0, count: Field.allCases.count)
+    private var starts = [Int](repeating: 0, count: MemberRecord.header.count)
+    private var ends = [Int](repeating: 0, count: MemberRecord.header.count)
     public var status: MemberStatus = .active
 
     public init() { bytes.reserveCapacity(512) }
@@ -95,14 +95,12 @@ public struct MemberRow {
     /// Appends this member as one `members.csv` row (CRLF included), byte for byte what
     /// `MemberRecord.encodeCSV` writes; `personID` (16 hex digits) replaces the stored id when given.
     public func encodeCSV(personID: UInt64?, into out: inout [UInt8]) {
+        if let personID { Self.appendHex(personID, to: &out) }
         bytes.withUnsafeBufferPointer { b in
-            for field in Field.allCases {
-                if field != .personID { out.append(0x2C) }
-                if field == .personID, let id = personID {
-                    Self.appendHex(id, to: &out)
-                    continue
-                }
-                MemberRecord.appendField(UnsafeBufferPointer(rebasing: b[starts[field.rawValue]..<ends[field.rawValue]]), to: &out)
+            // By index, not `Field.allCases` (a new array on every call).
+            for k in 0..<starts.count {
+                if k > 0 { out.append(0x2C) } else if personID != nil { continue }
+                MemberRecord.appendField(UnsafeBufferPointer(rebasing: b[starts[k]..<ends[k]]), to: &out)
             }
         }
         out.append(0x0D); out.append(0x0A)

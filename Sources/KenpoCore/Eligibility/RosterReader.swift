@@ -68,6 +68,10 @@ public final class RosterReader {
     private var sexMemo = ValueMemo<String?>()
     private var relationshipMemo = ValueMemo<(relationship: String, specialRetiree: Bool)?>()
     private static let fields = RosterField.allCases
+    /// The profile's rules read once (taken from `profile` per row, each cost a retain and release).
+    private let dateStyles: [DateStyle]
+    private let sexValues: [String: String]
+    private let relationshipValues: [String: String]
 
     public init(profile: InsurerProfile, path: String, runDate: CalendarDate) throws {
         self.profile = profile
@@ -75,6 +79,9 @@ public final class RosterReader {
         self.runDate = runDate
         self.csv = try CSVReader(path: path, digest: digest)
         self.decoder = profile.encoding == .cp932 ? CP932Decoder() : nil
+        self.dateStyles = profile.dateStyles
+        self.sexValues = profile.sexValues
+        self.relationshipValues = profile.relationshipValues
         self.columnIndex = Array(repeating: -1, count: RosterField.allCases.count)
         self.textStarts = Array(repeating: 0, count: RosterField.allCases.count)
         self.textEnds = Array(repeating: 0, count: RosterField.allCases.count)
@@ -152,7 +159,8 @@ public final class RosterReader {
         if let base = bytes.baseAddress, let nul = memchr(base, 0, bytes.count) {
             return DecodeFailure(byteOffset: base.distance(to: UnsafeRawPointer(nul)), byte: 0)
         }
-        if let decoder { return decoder.decode(bytes, appendingTo: &out) }
+        // Optional chaining, not `if let`: a bound copy of the decoder cost a retain and release per field.
+        if decoder != nil { return decoder?.decode(bytes, appendingTo: &out) ?? nil }
         if !bytes.contains(where: { $0 >= 0x80 }) || String(validating: bytes, as: UTF8.self) != nil {
             out.append(contentsOf: bytes)
             return nil
@@ -238,23 +246,43 @@ public final class RosterReader {
                                  line: line, key: "", rawFields: rawFields())
             }
         }
-        for (o, idx) in columnIndex.enumerated() where idx >= 0 {
-            let start = text.count
-            let failure = csv.withField(idx) { Self.decode($0, decoder: decoder, appendingTo: &text) }
-            if let f = failure {
-                let field = Self.fields[o]
-                let problem = RowProblem(
-                    reason: .encodingInvalid, field: field, value: "",
-                    detail: String(format: "column '%@': byte 0x%02X at offset %d is not valid %@", columnName(field), f.byte, f.byteOffset, profile.encoding.rawValue),
-                    japaneseDetail: String(format: "列「%@」の%dバイト目（0x%02X）が%@として読めません", columnName(field), f.byteOffset + 1, f.byte, profile.encoding.rawValue))
-                return .rejected(problem, line: line, key: recordKey(), rawFields: rawFields())
-            }
-            textStarts[o] = start
-            textEnds[o] = text.count
+        if let (o, f) = decodeFields() {
+            let field = Self.fields[o]
+            let problem = RowProblem(
+                reason: .encodingInvalid, field: field, value: "",
+                detail: String(format: "column '%@': byte 0x%02X at offset %d is not valid %@", columnName(field), f.byte, f.byteOffset, profile.encoding.rawValue),
+                japaneseDetail: String(format: "列「%@」の%dバイト目（0x%02X）が%@として読めません", columnName(field), f.byteOffset + 1, f.byte, profile.encoding.rawValue))
+            return .rejected(problem, line: line, key: recordKey(), rawFields: rawFields())
         }
         switch normalise() {
         case .success(let row): return .accepted(row, line: line)
         case .failure(let p): return .rejected(p, line: line, key: recordKey(), rawFields: rawFields())
+        }
+    }
+
+    /// Decodes every mapped field of the current record into `text`, in field order, stopping at
+    /// the first that cannot be decoded (its ordinal and where it failed; the fields before it stay
+    /// readable for the reject's key). The record's bytes are walked once, without a closure per
+    /// field (each cost reference counting at 17 fields a row).
+    private func decodeFields() -> (Int, DecodeFailure)? {
+        let decoder = self.decoder
+        // Worked on as locals (moved out and back: no copy), not as properties inside the loop.
+        var text = self.text, starts = textStarts, ends = textEnds
+        self.text = []; textStarts = []; textEnds = []
+        defer { self.text = text; textStarts = starts; textEnds = ends }
+        let columns = columnIndex
+        let fieldEnds = csv.fieldEnds
+        return csv.fieldData.withUnsafeBytes { data -> (Int, DecodeFailure)? in
+            for o in 0..<columns.count {
+                let idx = columns[o]
+                guard idx >= 0 else { continue }
+                let start = text.count
+                let field = UnsafeRawBufferPointer(rebasing: data[(idx == 0 ? 0 : fieldEnds[idx - 1])..<fieldEnds[idx]])
+                if let failure = Self.decode(field, decoder: decoder, appendingTo: &text) { return (o, failure) }
+                starts[o] = start
+                ends[o] = text.count
+            }
+            return nil
         }
     }
 
@@ -273,7 +301,7 @@ public final class RosterReader {
     /// Parses a date field; blank is nil.
     private func parseDate(_ field: RosterField, _ p: UnsafeBufferPointer<UInt8>) -> Result<CalendarDate?, RowProblem> {
         if Normalise.isBlank(p) { return .success(nil) }
-        switch JapaneseDate.parse(p, styles: profile.dateStyles) {
+        switch JapaneseDate.parse(p, styles: dateStyles) {
         case .success(let d): return .success(d)
         case .failure(let e):
             return .failure(problem(.dateInvalid, field, "column '\(columnName(field))' value '\(value(field))': \(e.message)"))
@@ -377,13 +405,13 @@ public final class RosterReader {
         start = m.bytes.count
         birth.appendISO(to: &m.bytes)
         m.close(.birthDate, from: start)
-        let overrides = profile.sexValues
+        let overrides = sexValues
         guard let sex = sexMemo.value(f(.sex), { Sex.parse($0, overrides: overrides) }) else {
             return .failure(problem(.sexInvalid, .sex, "column '\(columnName(.sex))' value '\(value(.sex))' is not a sex code (1/2, 男/女, M/F)"))
         }
         m.set(.sex, sex)
         if columnIndex[RosterField.relationship.ordinal] >= 0 {
-            let overrides = profile.relationshipValues
+            let overrides = relationshipValues
             guard let rel = relationshipMemo.value(f(.relationship), { Relationship.parse($0, overrides: overrides) }) else {
                 return .failure(problem(.relationshipInvalid, .relationship, "column '\(columnName(.relationship))' value '\(value(.relationship))' is not an insured/dependant code"))
             }

@@ -14,6 +14,7 @@ public struct DecodeFailure: Error, Equatable, Sendable {
 /// thread-safe — give each worker its own.
 public final class CP932Decoder {
     private let cd: iconv_t
+    /// iconv's output for the rare field the table cannot decode.
     private var out: [UInt8] = Array(repeating: 0, count: 4096)
     /// The decoded bytes of the String form of `decode`.
     private var text: [UInt8] = []
@@ -43,12 +44,14 @@ public final class CP932Decoder {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
         if ascii { result.append(contentsOf: bytes); return nil }
-        // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes).
-        let need = bytes.count * 3 + 4
-        if out.count < need { out = Array(repeating: 0, count: need) }
+        // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes): room
+        // for that is made at the end of `result`, written in place, and the rest cut off again.
         let n = bytes.count
+        let base = result.count
+        result.append(contentsOf: repeatElement(0, count: n * 3))
         let single = table.single, pair = table.pair
-        let produced: Int? = out.withUnsafeMutableBufferPointer { o -> Int? in
+        let produced: Int? = result.withUnsafeMutableBufferPointer { all -> Int? in
+            let o = all.baseAddress! + base
             var i = 0, w = 0
             while i < n {
                 let b = bytes[i]
@@ -70,12 +73,13 @@ public final class CP932Decoder {
             }
             return w
         }
-        guard let produced else { return decodeWithIconv(bytes, appendingTo: &result) }
-        if produced < 0 {
+        guard let produced, produced >= 0 else {
+            result.removeSubrange(base...)
+            guard let produced else { return decodeWithIconv(bytes, appendingTo: &result) }
             let offset = -1 - produced
             return DecodeFailure(byteOffset: offset, byte: bytes[offset])
         }
-        out.withUnsafeBufferPointer { result.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<produced])) }
+        result.removeSubrange((base + produced)...)
         return nil
     }
 
@@ -85,6 +89,8 @@ public final class CP932Decoder {
 
     /// The whole field through iconv: for a character the table does not hold as one scalar.
     private func decodeWithIconv(_ bytes: UnsafeRawBufferPointer, appendingTo result: inout [UInt8]) -> DecodeFailure? {
+        let need = bytes.count * 3 + 4
+        if out.count < need { out = Array(repeating: 0, count: need) }
         _ = iconv(cd, nil, nil, nil, nil)  // reset shift state after any earlier failure
         let base = bytes.baseAddress!
         var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
@@ -108,15 +114,17 @@ public final class CP932Decoder {
 /// table decoder agrees with iconv on every character (NEC and IBM extensions, user-defined area)
 /// and fails at the same byte. An entry holds up to 3 UTF-8 bytes (low first) and their count in
 /// the top byte; or one of the markers below.
-struct CP932Table: Sendable {
+struct CP932Table: @unchecked Sendable {  // immutable once built
     static let invalid: UInt32 = 0
     static let lead: UInt32 = 0xFFFF_FFFF
     /// Converts, but not to one scalar of at most 3 bytes: the field goes through iconv.
     static let fallback: UInt32 = 0xFFFF_FFFE
 
-    let single: [UInt32]
+    /// Indexed by byte. The tables are kept for the life of the process (one shared instance) behind
+    /// plain pointers, so the per-field decoding loop touches no reference count.
+    let single: UnsafePointer<UInt32>
     /// Indexed lead << 8 | trail.
-    let pair: [UInt32]
+    let pair: UnsafePointer<UInt32>
 
     static let shared = CP932Table()
 
@@ -137,8 +145,12 @@ struct CP932Table: Sendable {
             case .invalid: break
             }
         }
-        self.single = single
-        self.pair = pair
+        let singleTable = UnsafeMutablePointer<UInt32>.allocate(capacity: single.count)
+        singleTable.initialize(from: single, count: single.count)
+        let pairTable = UnsafeMutablePointer<UInt32>.allocate(capacity: pair.count)
+        pairTable.initialize(from: pair, count: pair.count)
+        self.single = UnsafePointer(singleTable)
+        self.pair = UnsafePointer(pairTable)
     }
 
     private enum Conversion { case converted(UInt32), incomplete, invalid }
