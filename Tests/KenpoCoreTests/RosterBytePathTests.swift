@@ -242,3 +242,11 @@ import Testing
         }
     }
 }
+
+extension RosterBytePathTests {
+    /// MemberRow keeps one slot per members.csv column (its inline tables are sized by hand).
+    @Test func memberRowHasOneFieldPerMasterColumn() {
+        #expect(MemberRow.Field.allCases.count == MemberRecord.header.count)
+        #expect(MemberRow.Field.allCases.map(\.rawValue) == Array(0..<MemberRecord.header.count))
+    }
+}

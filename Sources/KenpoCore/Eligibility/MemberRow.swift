@@ -18,17 +18,23 @@ public struct MemberRow {
 
     /// Field bytes back to back, in the order they were written (not header order).
     var bytes: [UInt8] = []
-    /// Where each field lies in `bytes`, indexed by `Field`; an unwritten field is empty.
-    private var starts = [Int](repeating: 0, count: MemberRecord.header.count)
-    private var ends = [Int](repeating: 0, count: MemberRecord.header.count)
+    /// Where each field lies in `bytes`, indexed by `Field` (one per `MemberRecord.header` name); an
+    /// unwritten field is empty. Inline, not arrays: no allocation or reference count per row.
+    private var starts = InlineArray<21, Int>(repeating: 0)
+    private var ends = InlineArray<21, Int>(repeating: 0)
     public var status: MemberStatus = .active
 
     public init() { bytes.reserveCapacity(512) }
 
+    /// A row that holds no storage, to stand in while the reader's row is moved out.
+    static let placeholder = MemberRow(empty: ())
+    private init(empty: Void) {}
+
     /// Empties the row for the next record, keeping its storage.
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
-        for i in starts.indices { starts[i] = 0; ends[i] = 0 }
+        starts = InlineArray(repeating: 0)
+        ends = InlineArray(repeating: 0)
         status = .active
     }
 

@@ -323,7 +323,7 @@ public final class RosterReader {
         // The decoded fields are read in place; the result is written into `row` (its storage is
         // reused when the caller has let go of the previous row).
         var m = row
-        row = MemberRow()
+        row = .placeholder
         m.reset()
         let result = text.withUnsafeBufferPointer { t in normalise(t, into: &m) }
         switch result {
