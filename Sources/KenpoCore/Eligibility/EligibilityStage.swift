@@ -485,8 +485,9 @@ public final class EligibilityStage {
         // The end of a new person's change row, per status code (no String built per row).
         let joinedTail: [[UInt8]] = (0..<4).map { Array("joined,,\(MemberStatus(code: UInt8($0)).rawValue)\r\n".utf8) }
         var spooled = 0
+        var bytes: [UInt8] = []
         for bucket in 0..<BucketSpool.bucketCount {
-            let (bytes, entries) = try spool.sortedBucket(bucket)
+            let entries = try spool.sortedBucket(bucket, into: &bytes)
             spooled += entries.count
             try bytes.withUnsafeBytes { raw in
                 var lastID: UInt64?

@@ -43,8 +43,9 @@ public final class BucketSpool {
     public func append(id: UInt64, tag: UInt8, payload: UnsafeRawBufferPointer) throws {
         var header = (id.littleEndian, UInt32(payload.count).littleEndian, tag)
         let f = files[Self.bucket(of: id)]
-        let ok = withUnsafeBytes(of: &header) { h in fwrite(h.baseAddress, 1, 13, f) == 13 }
-            && (payload.count == 0 || fwrite(payload.baseAddress, 1, payload.count, f) == payload.count)
+        // Unlocked: a spool belongs to one thread, and the lock cost showed at a million rows.
+        let ok = withUnsafeBytes(of: &header) { h in fwrite_unlocked(h.baseAddress, 1, 13, f) == 13 }
+            && (payload.count == 0 || fwrite_unlocked(payload.baseAddress, 1, payload.count, f) == payload.count)
         if !ok { throw KenpoError.io(path: directory, message: "spool write failed: \(String(cString: strerror(errno)))") }
         count += 1
     }
@@ -66,11 +67,20 @@ public final class BucketSpool {
 
     /// Loads bucket `i`: its bytes and its entries sorted by id.
     public func sortedBucket(_ i: Int) throws -> (bytes: [UInt8], entries: [Entry]) {
+        var bytes: [UInt8] = []
+        let entries = try sortedBucket(i, into: &bytes)
+        return (bytes, entries)
+    }
+
+    /// `sortedBucket`, the bytes read into `bytes` (its storage reused from bucket to bucket: a new
+    /// array per bucket cost page faults and zeroing for every one).
+    public func sortedBucket(_ i: Int, into bytes: inout [UInt8]) throws -> [Entry] {
         let f = files[i]
         fflush(f)
         let size = ftell(f)
         rewind(f)
-        var bytes = [UInt8](repeating: 0, count: size)
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: repeatElement(0, count: size))
         if size > 0 {
             let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, f) }
             if n != size { throw KenpoError.io(path: path(i), message: "spool read failed") }
@@ -93,6 +103,6 @@ public final class BucketSpool {
         ftruncate(fileno(f), 0)
         // Equal ids keep their append order (offsets grow with it).
         entries.sort { $0.id != $1.id ? $0.id < $1.id : $0.offset < $1.offset }
-        return (bytes, entries)
+        return entries
     }
 }
