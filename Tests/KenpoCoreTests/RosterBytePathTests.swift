@@ -250,3 +250,27 @@ extension RosterBytePathTests {
         #expect(MemberRow.Field.allCases.map(\.rawValue) == Array(0..<MemberRecord.header.count))
     }
 }
+
+extension RosterBytePathTests {
+    /// The word-at-a-time test for bytes that force quoting, against a plain byte loop, with the
+    /// byte at every position of the first words and in the tail.
+    @Test func mayNeedQuotingFindsEverySpecialByte() {
+        let plain = Array("06139992東京都千代田区ｶﾅ0123456789".utf8)
+        #expect(!Self.mayNeedQuoting(plain))
+        #expect(!Self.mayNeedQuoting([]))
+        for special: UInt8 in [0x2C, 0x22, 0x0D, 0x0A, 0x09, 0x00, 0x1F] {
+            for at in 0..<plain.count {
+                var b = plain
+                b[at] = special
+                #expect(Self.mayNeedQuoting(b), "byte \(special) at \(at)")
+            }
+        }
+        for near: UInt8 in [0x20, 0x21, 0x23, 0x2B, 0x2D, 0x7F, 0x80, 0xAC, 0xA2] {
+            var b = plain
+            b[3] = near; b[12] = near
+            #expect(!Self.mayNeedQuoting(b), "byte \(near)")
+        }
+    }
+
+    static func mayNeedQuoting(_ b: [UInt8]) -> Bool { b.withUnsafeBufferPointer { MemberRow.mayNeedQuoting($0) } }
+}

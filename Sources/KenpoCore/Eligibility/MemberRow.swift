@@ -101,15 +101,67 @@ public struct MemberRow {
     /// Appends this member as one `members.csv` row (CRLF included), byte for byte what
     /// `MemberRecord.encodeCSV` writes; `personID` (16 hex digits) replaces the stored id when given.
     public func encodeCSV(personID: UInt64?, into out: inout [UInt8]) {
-        if let personID { Self.appendHex(personID, to: &out) }
         bytes.withUnsafeBufferPointer { b in
-            // By index, not `Field.allCases` (a new array on every call).
+            if !Self.mayNeedQuoting(b) {
+                // Nearly every row: no field holds a comma, quote, CR or LF, so none is quoted. The row is
+                // put together in a buffer of its known length and appended in one go (appending field by
+                // field cost a call and a uniqueness check each, 21 times a member).
+                var total = 2 + (starts.count - 1) + (personID == nil ? 0 : 16)
+                for k in 0..<starts.count { total += ends[k] - starts[k] }
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { row in
+                    let source = UnsafeRawPointer(b.baseAddress)
+                    var w = 0
+                    if let personID {
+                        for k in 0..<16 {
+                            let nibble = UInt8(truncatingIfNeeded: personID >> UInt64(60 - 4 * k)) & 0xF
+                            row[k] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                        }
+                        w = 16
+                    }
+                    for k in 0..<starts.count {
+                        if k > 0 { row[w] = 0x2C; w += 1 }
+                        let n = ends[k] - starts[k]
+                        if n > 0, let source {
+                            UnsafeMutableRawPointer(row.baseAddress! + w).copyMemory(from: source + starts[k], byteCount: n)
+                            w += n
+                        }
+                    }
+                    row[w] = 0x0D; row[w + 1] = 0x0A
+                    out.append(contentsOf: UnsafeBufferPointer(row))
+                }
+                return
+            }
+            if let personID { Self.appendHex(personID, to: &out) }
             for k in 0..<starts.count {
                 if k > 0 { out.append(0x2C) } else if personID != nil { continue }
                 MemberRecord.appendField(UnsafeBufferPointer(rebasing: b[starts[k]..<ends[k]]), to: &out)
             }
+            out.append(0x0D); out.append(0x0A)
         }
-        out.append(0x0D); out.append(0x0A)
+    }
+
+    /// False when no byte is a comma, a quote or below 0x20 (CR, LF): then no field needs quoting.
+    /// Eight bytes at a time (the usual "has a byte less than / equal to" word tricks); a true answer
+    /// may be wrong only by including tabs and other controls, and sends the row down the exact path.
+    static func mayNeedQuoting(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        @inline(__always) func hasLess0x20(_ v: UInt64) -> Bool { (v &- ones &* 0x20) & ~v & highs != 0 }
+        let n = b.count
+        var i = 0
+        if let p = UnsafeRawPointer(b.baseAddress) {
+            while i + 8 <= n {
+                let v = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if hasLess0x20(v) || hasZero(v ^ (ones &* 0x2C)) || hasZero(v ^ (ones &* 0x22)) { return true }
+                i += 8
+            }
+        }
+        while i < n {
+            let c = b[i]
+            if c < 0x20 || c == 0x2C || c == 0x22 { return true }
+            i += 1
+        }
+        return false
     }
 
     /// `StableHash.hex(id)` appended as bytes (no String per member).
