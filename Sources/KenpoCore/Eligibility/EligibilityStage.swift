@@ -101,11 +101,9 @@ public final class EligibilityStage {
             m.encodeCSV(into: &scratch)
             try scratch.withUnsafeBytes { try spool.append(id: id, tag: m.status.code, payload: $0) }
         }
-        /// The same for a roster row, straight from its bytes.
+        /// The same for a roster row, straight from its bytes into the spool's buffer.
         func spoolMember(_ row: MemberRow, id: UInt64) throws {
-            scratch.removeAll(keepingCapacity: true)
-            row.encodeCSV(personID: id, into: &scratch)
-            try scratch.withUnsafeBytes { try spool.append(id: id, tag: row.status.code, payload: $0) }
+            try spool.append(id: id, tag: row.status.code) { row.encodeCSV(personID: id, into: &$0) }
         }
         var profilesSeen: [String: InsurerProfile] = [:]
         inputPaths = inputs.map(\.path)

@@ -16,6 +16,9 @@ public final class CP932Decoder {
     private let cd: iconv_t
     /// iconv's output for the rare field the table cannot decode.
     private var out: [UInt8] = Array(repeating: 0, count: 4096)
+    /// The table decoder's output for one field.
+    private var scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
+    private var scratchCapacity = 4096
     /// The decoded bytes of the String form of `decode`.
     private var text: [UInt8] = []
     private let table = CP932Table.shared
@@ -25,7 +28,10 @@ public final class CP932Decoder {
         precondition(cd != iconv_t(bitPattern: -1), "glibc iconv lacks CP932 (install the locales / gconv modules)")
     }
 
-    deinit { iconv_close(cd) }
+    deinit {
+        iconv_close(cd)
+        scratch.deallocate()
+    }
 
     /// Decodes `bytes` to a String. ASCII-only input takes a fast path; other input is looked up
     /// per character in `CP932Table` (one iconv call per field cost more than the decoding itself).
@@ -44,42 +50,36 @@ public final class CP932Decoder {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
         if ascii { result.append(contentsOf: bytes); return nil }
-        // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes): room
-        // for that is made at the end of `result`, written in place, and the rest cut off again.
+        // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes). Decoded
+        // into the decoder's own buffer, then appended in one copy.
         let n = bytes.count
-        let base = result.count
-        result.append(contentsOf: repeatElement(0, count: n * 3))
+        if scratchCapacity < n * 3 {
+            scratch.deallocate()
+            scratchCapacity = max(n * 3, 2 * scratchCapacity)
+            scratch = .allocate(capacity: scratchCapacity)
+        }
+        let o = scratch
         let single = table.single, pair = table.pair
-        let produced: Int? = result.withUnsafeMutableBufferPointer { all -> Int? in
-            let o = all.baseAddress! + base
-            var i = 0, w = 0
-            while i < n {
-                let b = bytes[i]
-                var code = single[Int(b)]
-                var width = 1
-                if code == CP932Table.lead {
-                    guard i + 1 < n else { return -1 - i }       // a lead byte at the end: incomplete
-                    code = pair[Int(b) << 8 | Int(bytes[i + 1])]
-                    width = 2
-                }
-                if code == CP932Table.invalid { return -1 - i }
-                if code == CP932Table.fallback { return nil }
-                let length = Int(code >> 24)
-                o[w] = UInt8(truncatingIfNeeded: code)
-                if length > 1 { o[w + 1] = UInt8(truncatingIfNeeded: code >> 8) }
-                if length > 2 { o[w + 2] = UInt8(truncatingIfNeeded: code >> 16) }
-                w += length
-                i += width
+        var i = 0, w = 0
+        while i < n {
+            let b = bytes[i]
+            var code = single[Int(b)]
+            var width = 1
+            if code == CP932Table.lead {
+                guard i + 1 < n else { return DecodeFailure(byteOffset: i, byte: b) }   // a lead byte at the end: incomplete
+                code = pair[Int(b) << 8 | Int(bytes[i + 1])]
+                width = 2
             }
-            return w
+            if code == CP932Table.invalid { return DecodeFailure(byteOffset: i, byte: b) }
+            if code == CP932Table.fallback { return decodeWithIconv(bytes, appendingTo: &result) }
+            let length = Int(code >> 24)
+            o[w] = UInt8(truncatingIfNeeded: code)
+            if length > 1 { o[w + 1] = UInt8(truncatingIfNeeded: code >> 8) }
+            if length > 2 { o[w + 2] = UInt8(truncatingIfNeeded: code >> 16) }
+            w += length
+            i += width
         }
-        guard let produced, produced >= 0 else {
-            result.removeSubrange(base...)
-            guard let produced else { return decodeWithIconv(bytes, appendingTo: &result) }
-            let offset = -1 - produced
-            return DecodeFailure(byteOffset: offset, byte: bytes[offset])
-        }
-        result.removeSubrange((base + produced)...)
+        result.append(contentsOf: UnsafeBufferPointer(start: o, count: w))
         return nil
     }
 
