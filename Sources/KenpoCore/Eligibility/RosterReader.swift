@@ -49,7 +49,7 @@ public final class RosterReader {
     private let digest = SHA256Digest()
     private let decoder: CP932Decoder?
     /// Column index of each mapped field.
-    private var columnIndex: [Int]  // indexed by RosterField ordinal, -1 = not mapped
+    private var columnIndex = FieldTable(repeating: -1)  // indexed by RosterField ordinal, -1 = not mapped
     /// The header as the insurer wrote it (decoded) and as raw bytes, for hand-back files.
     public private(set) var headerNames: [String] = []
     public private(set) var headerRaw: [[UInt8]] = []
@@ -60,14 +60,16 @@ public final class RosterReader {
     /// every row: a String per field was the reader's main cost), and where each lies, indexed by
     /// RosterField ordinal; an unmapped or not yet decoded field is empty.
     private var text: [UInt8] = []
-    private var textStarts: [Int]
-    private var textEnds: [Int]
+    private var textStarts = FieldTable(repeating: 0)
+    private var textEnds = FieldTable(repeating: 0)
     /// The current row normalised; handed out in `.accepted` and reused when the caller lets it go.
     private var row = MemberRow()
     private var insurerMemo = ValueMemo<Result<String, InsurerNumberError>>()
     private var sexMemo = ValueMemo<String?>()
     private var relationshipMemo = ValueMemo<(relationship: String, specialRetiree: Bool)?>()
     private static let fields = RosterField.allCases
+    /// One Int per RosterField, inline (no allocation or reference count per row).
+    typealias FieldTable = InlineArray<18, Int>
     /// The profile's rules read once (taken from `profile` per row, each cost a retain and release).
     private let dateStyles: [DateStyle]
     private let sexValues: [String: String]
@@ -78,13 +80,11 @@ public final class RosterReader {
         self.path = path
         self.runDate = runDate
         self.csv = try CSVReader(path: path, digest: digest)
+        precondition(RosterField.allCases.count == FieldTable.count, "FieldTable needs one entry per RosterField")
         self.decoder = profile.encoding == .cp932 ? CP932Decoder() : nil
         self.dateStyles = profile.dateStyles
         self.sexValues = profile.sexValues
         self.relationshipValues = profile.relationshipValues
-        self.columnIndex = Array(repeating: -1, count: RosterField.allCases.count)
-        self.textStarts = Array(repeating: 0, count: RosterField.allCases.count)
-        self.textEnds = Array(repeating: 0, count: RosterField.allCases.count)
         text.reserveCapacity(1024)
         try readHeader()
     }
@@ -227,7 +227,8 @@ public final class RosterReader {
         recordsRead += 1
         let line = csv.line
         text.removeAll(keepingCapacity: true)
-        for i in textStarts.indices { textStarts[i] = 0; textEnds[i] = 0 }
+        textStarts = FieldTable(repeating: 0)
+        textEnds = FieldTable(repeating: 0)
         if let m = csv.malformed {
             return .rejected(RowProblem(reason: .malformedRecord, field: nil, value: "", detail: m,
                                         japaneseDetail: "引用符の対応などが崩れていて、CSVの行として読めません"),
@@ -268,7 +269,7 @@ public final class RosterReader {
         let decoder = self.decoder
         // Worked on as locals (moved out and back: no copy), not as properties inside the loop.
         var text = self.text, starts = textStarts, ends = textEnds
-        self.text = []; textStarts = []; textEnds = []
+        self.text = []
         defer { self.text = text; textStarts = starts; textEnds = ends }
         let columns = columnIndex
         let fieldEnds = csv.fieldEnds
