@@ -9,15 +9,24 @@ public enum CardKeys {
         // Fast path: 1–7 ASCII digits without a leading zero are their own key.
         let r = raw.utf8
         if r.count >= 1, r.count <= 7, r.first! != 0x30, r.allSatisfy({ $0 &- 0x30 <= 9 }) { return raw }
-        let s = Normalise.removeSpaces(raw)
-        let u = s.utf8
-        guard !u.isEmpty, u.allSatisfy({ $0 &- 0x30 <= 9 }) else { return nil }
-        var bytes = Array(u)
-        if bytes.count >= 8 { bytes.removeFirst(bytes.count - 7) }
-        var lo = 0
-        while lo < bytes.count - 1, bytes[lo] == 0x30 { lo += 1 }
-        if lo == 0 && bytes.count == u.count { return s }
-        return String(decoding: bytes[lo...], as: UTF8.self)
+        var out: [UInt8] = []
+        guard Normalise.withUTF8(raw, { numberKey($0, into: &out) }) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `numberKey` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil.
+    public static func numberKey(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        let start = out.count
+        Normalise.removeSpaces(p, into: &out)
+        let n = out.count - start
+        guard n > 0, out[start...].allSatisfy({ $0 &- 0x30 <= 9 }) else {
+            out.removeSubrange(start...)
+            return false
+        }
+        var lo = n >= 8 ? out.count - 7 : start               // 8 or more digits: the last 7
+        while lo < out.count - 1, out[lo] == 0x30 { lo += 1 }  // leading zeros are not significant
+        if lo > start { out.removeSubrange(start..<lo) }
+        return true
     }
 
     /// 記号 match key: width-fold (NFKC for letters/digits), remove spaces, upper-case ASCII letters; half-width katakana folded to full-width
@@ -27,93 +36,108 @@ public enum CardKeys {
     /// CJK ideographs) are folded directly; a value holding anything else (①, Ⅱ, compatibility ideographs …) goes through
     /// Foundation's NFKC first.
     public static func symbolKey(_ raw: String) -> String? {
-        // ASCII fast path.
+        // ASCII fast path: a clean value is its own key.
         var ascii = true
         var clean = true
         for b in raw.utf8 {
             if b >= 0x80 { ascii = false; break }
             if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || (b >= 0x61 && b <= 0x7A) { clean = false }
         }
-        if ascii {
-            if clean { return raw.isEmpty ? nil : raw }
-            var out = [UInt8]()
-            out.reserveCapacity(raw.utf8.count)
-            for b in raw.utf8 where !(b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D) {
+        if ascii && clean { return raw.isEmpty ? nil : raw }
+        var out: [UInt8] = []
+        guard Normalise.withUTF8(raw, { symbolKey($0, into: &out) }) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `symbolKey` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil.
+    public static func symbolKey(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        let start = out.count
+        if !p.contains(where: { $0 >= 0x80 }) {
+            for b in p where !(b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D) {
                 out.append(b >= 0x61 && b <= 0x7A ? b - 0x20 : b)
             }
-            return out.isEmpty ? nil : String(decoding: out, as: UTF8.self)
+            return out.count > start
         }
-        if let key = foldSymbol(raw, fallback: false) { return key.isEmpty ? nil : key }
+        if foldSymbol(p, fallback: false, into: &out) { return out.count > start }
         // Foundation's compatibility mapping on Linux does not recompose pairs that appear only after the mapping
         // (ｶﾞ → カ+U+3099); canonical composition afterwards gives true NFKC.
-        let nfkc = raw.precomposedStringWithCompatibilityMapping.precomposedStringWithCanonicalMapping
-        let key = foldSymbol(nfkc, fallback: true) ?? ""
-        return key.isEmpty ? nil : key
+        let nfkc = String(decoding: p, as: UTF8.self).precomposedStringWithCompatibilityMapping.precomposedStringWithCanonicalMapping
+        _ = Normalise.withUTF8(nfkc) { foldSymbol($0, fallback: true, into: &out) }
+        return out.count > start
     }
 
     /// 枝番: width-fold, trim; digits only, zero-padded to 2 ("1" → "01"); empty → "" (no branch); non-digits → nil.
     /// Leading zeros beyond the two-digit width are not significant: "001" → "01".
     public static func branch(_ raw: String) -> String? {
-        let s = Normalise.foldWidth(raw)
-        let u = s.utf8
-        if u.isEmpty { return "" }
-        guard u.allSatisfy({ $0 &- 0x30 <= 9 }) else { return nil }
-        var bytes = Array(u)
-        while bytes.count > 2, bytes[0] == 0x30 { bytes.removeFirst() }
-        if bytes.count == 1 { bytes.insert(0x30, at: 0) }
-        return String(decoding: bytes, as: UTF8.self)
+        var out: [UInt8] = []
+        guard Normalise.withUTF8(raw, { branch($0, into: &out) }) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `branch` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil.
+    public static func branch(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        let start = out.count
+        Normalise.foldWidth(p, into: &out)
+        if out.count == start { return true }                  // no branch
+        guard out[start...].allSatisfy({ $0 &- 0x30 <= 9 }) else {
+            out.removeSubrange(start...)
+            return false
+        }
+        var lo = start
+        while out.count - lo > 2, out[lo] == 0x30 { lo += 1 }
+        if lo > start { out.removeSubrange(start..<lo) }
+        if out.count - start == 1 { out.insert(0x30, at: start) }
+        return true
     }
 
     // MARK: - internals
 
-    /// Folds a symbol scalar by scalar. Returns nil (without `fallback`) on a character outside the directly handled set.
-    static func foldSymbol(_ s: String, fallback: Bool) -> String? {
-        Normalise.withUTF8(s) { p -> String? in
-            let n = p.count
-            var out = [UInt8]()
-            out.reserveCapacity(n)
-            var composable: UInt32 = 0
-            var i = 0
-            while i < n {
-                let start = i
-                var v = JapaneseDate.decode(p, &i)
-                switch v {
-                case 0x20, 0x09, 0x0A, 0x0D, 0x3000:
-                    continue                               // spaces removed (NFKC blocks composition across them; we don't)
-                case 0x21...0x7E:
-                    if v >= 0x61 && v <= 0x7A { v -= 0x20 }
-                case 0xFF01...0xFF5E:
-                    v -= 0xFEE0
-                    if v >= 0x61 && v <= 0x7A { v -= 0x20 }
-                case 0xFF9E, 0xFF9F, 0x3099, 0x309A, 0x309B, 0x309C:
-                    let mark = KanaTables.mark(v)!
-                    if composable != 0, let c = KanaTables.compose(composable, mark) {
-                        out.removeLast(3)                  // every composable base is a 3-byte kana
-                        append(&out, c)
-                    } else {
-                        append(&out, mark == .voiced ? 0x3099 : 0x309A)   // a lone mark: NFKC's combining form
-                    }
-                    composable = 0
-                    continue
-                case 0xFF61...0xFF9D:
-                    v = KanaTables.halfToFull[Int(v - 0xFF61)]
-                case 0x3041...0x3096, 0x309D, 0x309E, 0x30A1...0x30FE, 0x3005...0x3007,
-                     0x3400...0x4DBF, 0x4E00...0x9FFF:
-                    // Already NFKC: copy the bytes.
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i]))
-                    composable = v
-                    continue
-                default:
-                    if !fallback { return nil }
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i]))
-                    composable = 0
-                    continue
+    /// Folds a symbol scalar by scalar, appending to `out`. Returns false, with nothing appended (without
+    /// `fallback`), on a character outside the directly handled set.
+    static func foldSymbol(_ p: UnsafeBufferPointer<UInt8>, fallback: Bool, into out: inout [UInt8]) -> Bool {
+        let n = p.count
+        let outStart = out.count
+        var composable: UInt32 = 0
+        var i = 0
+        while i < n {
+            let start = i
+            var v = JapaneseDate.decode(p, &i)
+            switch v {
+            case 0x20, 0x09, 0x0A, 0x0D, 0x3000:
+                continue                               // spaces removed (NFKC blocks composition across them; we don't)
+            case 0x21...0x7E:
+                if v >= 0x61 && v <= 0x7A { v -= 0x20 }
+            case 0xFF01...0xFF5E:
+                v -= 0xFEE0
+                if v >= 0x61 && v <= 0x7A { v -= 0x20 }
+            case 0xFF9E, 0xFF9F, 0x3099, 0x309A, 0x309B, 0x309C:
+                let mark = KanaTables.mark(v)!
+                if composable != 0, let c = KanaTables.compose(composable, mark) {
+                    out.removeLast(3)                  // every composable base is a 3-byte kana
+                    append(&out, c)
+                } else {
+                    append(&out, mark == .voiced ? 0x3099 : 0x309A)   // a lone mark: NFKC's combining form
                 }
-                append(&out, v)
+                composable = 0
+                continue
+            case 0xFF61...0xFF9D:
+                v = KanaTables.halfToFull[Int(v - 0xFF61)]
+            case 0x3041...0x3096, 0x309D, 0x309E, 0x30A1...0x30FE, 0x3005...0x3007,
+                 0x3400...0x4DBF, 0x4E00...0x9FFF:
+                // Already NFKC: copy the bytes.
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i]))
                 composable = v
+                continue
+            default:
+                if !fallback { out.removeSubrange(outStart...); return false }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<i]))
+                composable = 0
+                continue
             }
-            return String(decoding: out, as: UTF8.self)
+            append(&out, v)
+            composable = v
         }
+        return true
     }
 
     @inline(__always)

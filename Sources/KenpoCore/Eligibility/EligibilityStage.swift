@@ -101,6 +101,10 @@ public final class EligibilityStage {
             m.encodeCSV(into: &scratch)
             try scratch.withUnsafeBytes { try spool.append(id: id, tag: m.status.code, payload: $0) }
         }
+        /// The same for a roster row, straight from its bytes into the spool's buffer.
+        func spoolMember(_ row: MemberRow, id: UInt64) throws {
+            try spool.append(id: id, tag: row.status.code) { row.encodeCSV(personID: id, into: &$0) }
+        }
         var profilesSeen: [String: InsurerProfile] = [:]
         inputPaths = inputs.map(\.path)
         var books: [FileBooks] = []
@@ -131,6 +135,7 @@ public final class EligibilityStage {
             // Rows per insurer (RosterSizeCheck). Accepted rows are counted per run of one insurer (a
             // roster holds one) rather than by a string-keyed increment per row.
             var acceptedByInsurer: [String: Int] = [:]
+            var lastInsurerBytes: [UInt8] = []
             var rowsOfInsurer: [String: Int] = [:]
             var unattributedRows = 0
             var acceptedRun = 0
@@ -161,34 +166,37 @@ public final class EligibilityStage {
                         foreignInFile += 1   // says nothing about this insurer's roster being whole
                     } else if insurer.isEmpty { unattributedRows += 1 } else { rowsOfInsurer[insurer, default: 0] += 1 }
                     try reject(p, line: line, key: key, raw: raw)
-                case .accepted(let row, let line):
-                    if let earlier = duplicate(of: row.member, input: inputIndex, line: line) {
+                case .accepted(let acceptedRow, let line):
+                    // The row's keys are hashed and its CSV row written from its bytes (MemberRow).
+                    let row = acceptedRow.normalised
+                    if let earlier = duplicate(of: row, input: inputIndex, line: line) {
                         let p = RowProblem(reason: .duplicatePerson, field: nil, value: "",
                                            detail: "the same person as line \(earlier.1) of \(inputPaths[earlier.0])",
                                            japaneseDetail: "\((inputPaths[earlier.0] as NSString).lastPathComponent) の\(earlier.1)行目と同じ方です")
-                        let m = row.member
+                        let m = row.record
                         try reject(p, line: line, key: RecordKey.format(m.insurerNumber, m.symbol, m.number, m.branch, ref: m.memberRef),
                                raw: reader.currentRawFields())
                         rowsOfInsurer[m.insurerNumber, default: 0] += 1
                         duplicateLines.insert(line)
                         continue
                     }
-                    if row.member.insurerNumber != lastInsurer {  // rosters hold one insurer: skip the set most of the time
+                    if !row.field(.insurerNumber, equals: lastInsurerBytes) {  // rosters hold one insurer: skip the set most of the time
                         if acceptedRun > 0 { acceptedByInsurer[lastInsurer, default: 0] += acceptedRun; acceptedRun = 0 }
-                        lastInsurer = row.member.insurerNumber
+                        lastInsurer = row.string(.insurerNumber)
+                        lastInsurerBytes = Array(lastInsurer.utf8)
                         insurersInRun.insert(lastInsurer)
                         insurersInFile.insert(lastInsurer)
                         if profileByInsurer[lastInsurer] == nil { profileByInsurer[lastInsurer] = profile }
                     }
-                    let traits = previous.count > 0 ? PersonTraits(row.member) : PersonTraits(ref: 0, branch: 0)
-                    let strong = strongMatch(row.member, traits)
-                    if strong == nil, let weak = weakCandidates(row.member) {
+                    let traits = previous.count > 0 ? row.traits : PersonTraits(ref: 0, branch: 0)
+                    let strong = strongMatch(row, traits)
+                    if strong == nil, let weak = weakCandidates(row) {
                         // Decided after every strong match (below); the id is filled in then.
                         scratch.removeAll(keepingCapacity: true)
-                        row.member.encodeCSV(into: &scratch)
+                        row.encodeCSV(personID: nil, into: &scratch)
                         try pending.append(candidates: weak, traits: traits, row: scratch)
                     } else {
-                        try spoolMember(row.member, id: strong ?? newPersonID(row.member))
+                        try spoolMember(row, id: strong ?? newPersonID(row))
                     }
                     accepted += 1
                     acceptedRun += 1
@@ -324,32 +332,32 @@ public final class EligibilityStage {
         if !identified { unidentifiedInFile += 1 }
     }
 
-    private func duplicate(of m: MemberRecord, input: Int, line: Int) -> (Int, Int)? {
+    private func duplicate(of m: MemberRow, input: Int, line: Int) -> (Int, Int)? {
         let here = UInt64(input) << 40 | UInt64(line)
         func unpack(_ v: UInt64) -> (Int, Int) { (Int(v >> 40), Int(v & 0xFF_FFFF_FFFF)) }
-        if !m.memberRef.isEmpty {
-            let k = MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)
-            if let e = seenRef.insertIfAbsent(k, here) { return unpack(e) }
+        if !m.isEmpty(.memberRef) {
+            if let e = seenRef.insertIfAbsent(m.refKey, here) { return unpack(e) }
         }
-        if !m.branch.isEmpty {
-            let k = MasterIndex.Keys.cardBranch(m)
-            if let e = seenCardBranch.insertIfAbsent(k, here) { return unpack(e) }
+        // Both keys are hashed before either table is probed: each probe is a cache miss at a million
+        // rows, and with nothing between them the processor overlaps the two instead of waiting twice.
+        let person = m.sameCardPersonKey
+        if !m.isEmpty(.branch) {
+            if let e = seenCardBranch.insertIfAbsent(m.cardBranchKey, here) { return unpack(e) }
         }
-        let k = MasterIndex.Keys.sameCardPerson(m)
-        if let e = seenPerson.insertIfAbsent(k, here) { return unpack(e) }
+        if let e = seenPerson.insertIfAbsent(person, here) { return unpack(e) }
         return nil
     }
 
     /// Pass 1 of person matching: the insurer's member reference, or card and branch. These strong
     /// keys claim previous ids first, so a weak key can never take an id a strong key will claim later.
-    private func strongMatch(_ m: MemberRecord, _ traits: PersonTraits) -> UInt64? {
+    private func strongMatch(_ m: MemberRow, _ traits: PersonTraits) -> UInt64? {
         guard previous.count > 0 else { return nil }
-        if !m.memberRef.isEmpty, let pid = previous.byRef[MasterIndex.Keys.ref(m.insurerNumber, m.memberRef)],
+        if !m.isEmpty(.memberRef), let pid = previous.byRef[m.refKey],
            pid != MasterIndex.ambiguous, !claimed.contains(pid) {
             claimed.insert(pid)
             return pid
         }
-        if !m.branch.isEmpty, let pid = previous.byCardBranch[MasterIndex.Keys.cardBranch(m)], pid != MasterIndex.ambiguous,
+        if !m.isEmpty(.branch), let pid = previous.byCardBranch[m.cardBranchKey], pid != MasterIndex.ambiguous,
            !claimed.contains(pid), let t = previous.traits[pid], !t.refConflicts(traits) {
             claimed.insert(pid)
             return pid
@@ -359,12 +367,12 @@ public final class EligibilityStage {
 
     /// Previous ids this row might be by a weak key (card and kana name, card and birth date, kana name
     /// and birth date within the insurer), looked up now and decided after every strong match.
-    private func weakCandidates(_ m: MemberRecord) -> WeakCandidates? {
+    private func weakCandidates(_ m: MemberRow) -> WeakCandidates? {
         guard previous.count > 0 else { return nil }
         let c = WeakCandidates(
-            cardKana: previous.byCardKana[MasterIndex.Keys.cardKana(m)] ?? MasterIndex.ambiguous,
-            cardBirth: previous.byCardBirth[MasterIndex.Keys.cardBirth(m)] ?? MasterIndex.ambiguous,
-            identity: previous.byIdentity[MasterIndex.Keys.identity(m)] ?? MasterIndex.ambiguous)
+            cardKana: previous.byCardKana[m.cardKanaKey] ?? MasterIndex.ambiguous,
+            cardBirth: previous.byCardBirth[m.cardBirthKey] ?? MasterIndex.ambiguous,
+            identity: previous.byIdentity[m.identityKey] ?? MasterIndex.ambiguous)
         return c.isEmpty ? nil : c
     }
 
@@ -382,15 +390,21 @@ public final class EligibilityStage {
 
     /// A new person's id: stable (the member reference, else card, branch, kana name and birth date).
     private func newPersonID(_ m: MemberRecord) -> UInt64 {
-        var pid: UInt64
         if m.memberRef.isEmpty {
             // StableHash.of(["person", …]) without building the array (this runs once per new member).
             var h = StableHash.Builder("person")
             h.add(m.insurerNumber); h.add(m.symbolKey); h.add(m.numberKey); h.add(m.branch); h.add(m.kanaKey); h.add(m.birthDate)
-            pid = h.value
-        } else {
-            pid = StableHash.of("person-ref", m.insurerNumber, m.memberRef)
+            return unclaimedPersonID(h.value)
         }
+        return unclaimedPersonID(StableHash.of("person-ref", m.insurerNumber, m.memberRef))
+    }
+
+    /// The same from a roster row's bytes (MemberRowKeys).
+    private func newPersonID(_ m: MemberRow) -> UInt64 { unclaimedPersonID(m.newPersonHash) }
+
+    /// `pid`, or the next free id after it when the previous master or this run has it.
+    private func unclaimedPersonID(_ hash: UInt64) -> UInt64 {
+        var pid = hash
         // Ids given out in this run must not meet the previous master's. Among themselves, distinct
         // people cannot share an id unless 64-bit hashes collide (identical keys are duplicates, rejected
         // above); pass 2 checks that on the sorted ids rather than keeping a set of every id here.
@@ -469,8 +483,9 @@ public final class EligibilityStage {
         // The end of a new person's change row, per status code (no String built per row).
         let joinedTail: [[UInt8]] = (0..<4).map { Array("joined,,\(MemberStatus(code: UInt8($0)).rawValue)\r\n".utf8) }
         var spooled = 0
+        var bytes: [UInt8] = []
         for bucket in 0..<BucketSpool.bucketCount {
-            let (bytes, entries) = try spool.sortedBucket(bucket)
+            let entries = try spool.sortedBucket(bucket, into: &bytes)
             spooled += entries.count
             try bytes.withUnsafeBytes { raw in
                 var lastID: UInt64?

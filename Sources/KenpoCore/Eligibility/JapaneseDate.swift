@@ -45,12 +45,19 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     public var iso: String {
         // Built from bytes: string interpolation here showed up in ingest profiles.
         guard (0...9999).contains(year) else { return "\(CalendarDate.pad(year, 4))-\(CalendarDate.pad(month, 2))-\(CalendarDate.pad(day, 2))" }
-        let y = year, m = month, d = day
-        let bytes: [UInt8] = [
-            UInt8(48 + y / 1000), UInt8(48 + y / 100 % 10), UInt8(48 + y / 10 % 10), UInt8(48 + y % 10), 0x2D,
-            UInt8(48 + m / 10), UInt8(48 + m % 10), 0x2D, UInt8(48 + d / 10), UInt8(48 + d % 10),
-        ]
+        var bytes: [UInt8] = []
+        appendISO(to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `iso` appended as bytes (the roster reader's per-row buffer).
+    public func appendISO(to out: inout [UInt8]) {
+        guard (0...9999).contains(year) else { out.append(contentsOf: iso.utf8); return }
+        let y = year, m = month, d = day
+        out.append(UInt8(48 + y / 1000)); out.append(UInt8(48 + y / 100 % 10)); out.append(UInt8(48 + y / 10 % 10))
+        out.append(UInt8(48 + y % 10)); out.append(0x2D)
+        out.append(UInt8(48 + m / 10)); out.append(UInt8(48 + m % 10)); out.append(0x2D)
+        out.append(UInt8(48 + d / 10)); out.append(UInt8(48 + d % 10))
     }
     public var description: String { iso }
     /// "19800102".
@@ -190,8 +197,12 @@ public enum JapaneseDate {
     /// Also accepted: the era squares ㍾㍽㍼㍻㋿, a Gregorian 1980年1月2日 (style iso), and a midnight time after an iso
     /// date as spreadsheets write it (1980/01/02 0:00, 1980/01/02 00:00:00).
     public static func parse(_ text: String, styles: [DateStyle] = DateStyle.allCases) -> Result<CalendarDate, DateParseError> {
+        Normalise.withUTF8(text) { parse($0, styles: styles) }
+    }
+
+    /// `parse` of UTF-8 bytes.
+    public static func parse(_ u: UnsafeBufferPointer<UInt8>, styles: [DateStyle] = DateStyle.allCases) -> Result<CalendarDate, DateParseError> {
         // Fast path: 8 or 7 ASCII digits, the most common spellings.
-        let u = text.utf8
         if u.count == 8 || u.count == 7, let v = asciiNumber(u) {
             if u.count == 8, styles.contains(.yyyymmdd) {
                 return gregorian(v / 10000, v / 100 % 100, v % 100)
@@ -203,7 +214,7 @@ public enum JapaneseDate {
             }
             return .failure(.unrecognised)
         }
-        guard let tokens = tokenize(text) else { return .failure(.unrecognised) }
+        guard let tokens = tokenize(u) else { return .failure(.unrecognised) }
         guard let (style, result) = match(tokens), styles.contains(style) else { return .failure(.unrecognised) }
         return result
     }
@@ -242,7 +253,7 @@ public enum JapaneseDate {
 
     /// The value of an all-ASCII-digit string, else nil.
     @inline(__always)
-    static func asciiNumber(_ u: String.UTF8View) -> Int? {
+    static func asciiNumber(_ u: UnsafeBufferPointer<UInt8>) -> Int? {
         var v = 0
         for b in u {
             let d = b &- 0x30

@@ -36,30 +36,54 @@ public enum KanaName {
         return normaliseSlow(raw)
     }
 
+    /// `normalise` of UTF-8 bytes, appended to `out`; on failure nothing is appended.
+    public static func normalise(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> KanaNameError? {
+        if isNormalisedKatakana(p) {
+            if p.isEmpty { return .empty }
+            out.append(contentsOf: p)
+            return nil
+        }
+        return normaliseBytes(p, into: &out)
+    }
+
     /// Match key: the normalised name with small kana folded to large (ァィゥェォ→アイウエオ, ッ→ツ, ャュョ→ヤユヨ, ヮ→ワ, ヵ→カ, ヶ→ケ),
     /// because legacy rosters store キヨウコ for キョウコ. Input is an already-normalised name.
     public static func key(normalised: String) -> String {
-        Normalise.withUTF8(normalised) { p -> String? in
-            // Small kana are U+30A1…U+30F6: E3 82 xx or E3 83 xx. Folding keeps each character 3 bytes long.
-            var out: [UInt8]? = nil
+        var bytes = Array(normalised.utf8)
+        return foldSmallKana(&bytes, from: 0) ? String(decoding: bytes, as: UTF8.self) : normalised
+    }
+
+    /// `key(normalised:)` of the normalised name at `name` in `out`, appended to `out`.
+    public static func appendKey(ofNormalisedAt name: Range<Int>, in out: inout [UInt8]) {
+        let start = out.count
+        out.reserveCapacity(start + name.count)
+        for i in name { out.append(out[i]) }
+        _ = foldSmallKana(&out, from: start)
+    }
+
+    /// Folds small kana to large in place in `bytes[start...]`; returns whether anything changed.
+    /// Small kana are U+30A1…U+30F6: E3 82 xx or E3 83 xx. Folding keeps each character 3 bytes long.
+    static func foldSmallKana(_ bytes: inout [UInt8], from start: Int) -> Bool {
+        bytes.withUnsafeMutableBufferPointer { p in
+            var changed = false
             let n = p.count
-            var i = 0
+            var i = start
             while i < n {
                 let b0 = p[i]
                 if b0 == 0xE3, i + 2 < n, p[i + 1] == 0x82 || p[i + 1] == 0x83 {
                     let v = 0x3000 | (UInt32(p[i + 1] & 0x3F) << 6) | UInt32(p[i + 2] & 0x3F)
                     if let l = KanaTables.large(v) {
-                        if out == nil { out = Array(p) }
-                        out![i + 1] = 0x80 | UInt8((l >> 6) & 0x3F)
-                        out![i + 2] = 0x80 | UInt8(l & 0x3F)
+                        p[i + 1] = 0x80 | UInt8((l >> 6) & 0x3F)
+                        p[i + 2] = 0x80 | UInt8(l & 0x3F)
+                        changed = true
                     }
                     i += 3
                 } else {
                     i += 1
                 }
             }
-            return out.map { String(decoding: $0, as: UTF8.self) }
-        } ?? normalised
+            return changed
+        }
     }
 
     /// Convenience: normalise then key.
@@ -106,14 +130,17 @@ public enum KanaName {
     }
 
     static func normaliseSlow(_ raw: String) -> Result<String, KanaNameError> {
-        Normalise.withUTF8(raw) { normaliseBytes($0) }
+        var out: [UInt8] = []
+        if let e = Normalise.withUTF8(raw, { normaliseBytes($0, into: &out) }) { return .failure(e) }
+        return .success(String(decoding: out, as: UTF8.self))
     }
 
-    /// Decodes the (valid) UTF-8 by hand and writes the result as UTF-8: every result character is U+30xx, 3 bytes.
-    static func normaliseBytes(_ p: UnsafeBufferPointer<UInt8>) -> Result<String, KanaNameError> {
+    /// Decodes the (valid) UTF-8 by hand and appends the result to `out` as UTF-8: every result character
+    /// is U+30xx, 3 bytes. On failure nothing is appended.
+    static func normaliseBytes(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> KanaNameError? {
         let n = p.count
-        var out = [UInt8]()
-        out.reserveCapacity(n + n / 2)
+        let start = out.count
+        out.reserveCapacity(start + n + n / 2)
         // The last appended scalar, if a following voicing mark may compose with it.
         var composable: UInt32 = 0
         var i = 0
@@ -140,7 +167,8 @@ public enum KanaName {
             if let mark = KanaTables.mark(v) {
                 guard composable != 0,
                       let composed = mark == .voiced ? KanaTables.voiced(composable) : KanaTables.semiVoiced(composable) else {
-                    return .failure(.invalidCharacter(Character(Unicode.Scalar(v)!)))
+                    out.removeSubrange(start...)
+                    return .invalidCharacter(Character(Unicode.Scalar(v)!))
                 }
                 out[out.count - 2] = 0x80 | UInt8((composed >> 6) & 0x3F)
                 out[out.count - 1] = 0x80 | UInt8(composed & 0x3F)
@@ -154,15 +182,16 @@ public enum KanaName {
                 k = v + 0x60
             }
             guard KanaTables.isAllowedResult(k) else {
-                return .failure(.invalidCharacter(Character(Unicode.Scalar(v)!)))
+                out.removeSubrange(start...)
+                return .invalidCharacter(Character(Unicode.Scalar(v)!))
             }
             out.append(0xE3)
             out.append(0x80 | UInt8((k >> 6) & 0x3F))
             out.append(0x80 | UInt8(k & 0x3F))
             composable = k
         }
-        if out.isEmpty { return .failure(.empty) }
-        return .success(String(decoding: out, as: UTF8.self))
+        if out.count == start { return .empty }
+        return nil
     }
 }
 

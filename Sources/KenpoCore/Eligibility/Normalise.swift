@@ -9,46 +9,67 @@ public enum Normalise {
     /// NFKC-equivalent width folding for digits, letters and symbols: full-width ASCII U+FF01–U+FF5E → U+0021–U+007E,
     /// ideographic space U+3000 → U+0020; then trims leading/trailing whitespace (spaces, tabs, U+3000). Other characters unchanged.
     public static func foldWidth(_ s: String) -> String {
-        withUTF8(s) { fold($0, removeSpaces: false) } ?? s
+        withUTF8(s) { foldedString($0, removeSpaces: false) } ?? s
     }
 
     /// foldWidth, then remove every space character (U+0020, U+3000) and hyphen-like characters are NOT removed.
     /// Tabs are removed too (a tab inside a key is never meaningful).
     public static func removeSpaces(_ s: String) -> String {
-        withUTF8(s) { fold($0, removeSpaces: true) } ?? s
+        withUTF8(s) { foldedString($0, removeSpaces: true) } ?? s
+    }
+
+    /// `foldWidth` of UTF-8 bytes, appended to `out` (the roster reader's per-row buffer: no String).
+    @inline(__always)
+    public static func foldWidth(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        if !fold(p, removeSpaces: false, into: &out) { out.append(contentsOf: p) }
+    }
+
+    /// `removeSpaces` of UTF-8 bytes, appended to `out`.
+    @inline(__always)
+    public static func removeSpaces(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        if !fold(p, removeSpaces: true, into: &out) { out.append(contentsOf: p) }
     }
 
     /// Trims spaces, tabs, CR, LF and the ideographic space U+3000 at both ends, changing nothing
     /// else (names and addresses are printed as given). Returns the input itself when nothing is trimmed.
     public static func trim(_ s: String) -> String {
         withUTF8(s) { p -> String? in
-            var lo = 0, hi = p.count
-            while true {
-                if lo < hi, isTrimmable(p[lo]) { lo += 1; continue }
-                if lo + 3 <= hi, p[lo] == 0xE3, p[lo + 1] == 0x80, p[lo + 2] == 0x80 { lo += 3; continue }
-                break
-            }
-            while true {
-                if hi > lo, isTrimmable(p[hi - 1]) { hi -= 1; continue }
-                if hi - 3 >= lo, p[hi - 3] == 0xE3, p[hi - 2] == 0x80, p[hi - 1] == 0x80 { hi -= 3; continue }
-                break
-            }
-            if lo == 0 && hi == p.count { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: p[lo..<hi]), as: UTF8.self)
+            let r = trimmedRange(p)
+            if r.lowerBound == 0 && r.upperBound == p.count { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
         } ?? s
+    }
+
+    /// The part of UTF-8 bytes that `trim` keeps, as a range of `p`.
+    public static func trimmedRange(_ p: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        var lo = 0, hi = p.count
+        while true {
+            if lo < hi, isTrimmable(p[lo]) { lo += 1; continue }
+            if lo + 3 <= hi, p[lo] == 0xE3, p[lo + 1] == 0x80, p[lo + 2] == 0x80 { lo += 3; continue }
+            break
+        }
+        while true {
+            if hi > lo, isTrimmable(p[hi - 1]) { hi -= 1; continue }
+            if hi - 3 >= lo, p[hi - 3] == 0xE3, p[hi - 2] == 0x80, p[hi - 1] == 0x80 { hi -= 3; continue }
+            break
+        }
+        return lo..<hi
     }
 
     /// True when the value holds nothing but spaces (or nothing at all).
     public static func isBlank(_ s: String) -> Bool {
-        withUTF8(s) { p in
-            var i = 0
-            while i < p.count {
-                if isTrimmable(p[i]) { i += 1; continue }
-                if i + 3 <= p.count, p[i] == 0xE3, p[i + 1] == 0x80, p[i + 2] == 0x80 { i += 3; continue }
-                return false
-            }
-            return true
+        withUTF8(s) { isBlank($0) }
+    }
+
+    /// `isBlank` of UTF-8 bytes.
+    public static func isBlank(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < p.count {
+            if isTrimmable(p[i]) { i += 1; continue }
+            if i + 3 <= p.count, p[i] == 0xE3, p[i + 1] == 0x80, p[i + 2] == 0x80 { i += 3; continue }
+            return false
         }
+        return true
     }
 
     // MARK: - internals
@@ -67,8 +88,15 @@ public enum Normalise {
         b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
     }
 
-    /// Returns nil when the input is already folded, trimmed and (if asked) space-free.
-    static func fold(_ p: UnsafeBufferPointer<UInt8>, removeSpaces: Bool) -> String? {
+    /// The folded value as a new String, or nil when the input is already folded, trimmed and (if asked) space-free.
+    static func foldedString(_ p: UnsafeBufferPointer<UInt8>, removeSpaces: Bool) -> String? {
+        var out: [UInt8] = []
+        return fold(p, removeSpaces: removeSpaces, into: &out) ? String(decoding: out, as: UTF8.self) : nil
+    }
+
+    /// Appends the folded value to `out` and returns true; returns false (appending nothing) when the
+    /// input is already folded, trimmed and (if asked) space-free. One rule for Strings and bytes.
+    static func fold(_ p: UnsafeBufferPointer<UInt8>, removeSpaces: Bool, into out: inout [UInt8]) -> Bool {
         let n = p.count
         var ascii = true
         var hasInnerSpace = false
@@ -81,13 +109,12 @@ public enum Normalise {
             while lo < hi, isTrimmable(p[lo]) { lo += 1 }
             while hi > lo, isTrimmable(p[hi - 1]) { hi -= 1 }
             if removeSpaces && hasInnerSpace {
-                var out = [UInt8]()
-                out.reserveCapacity(hi - lo)
                 for i in lo..<hi where p[i] != 0x20 && p[i] != 0x09 { out.append(p[i]) }
-                return String(decoding: out, as: UTF8.self)
+                return true
             }
-            if lo == 0 && hi == n { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: p[lo..<hi]), as: UTF8.self)
+            if lo == 0 && hi == n { return false }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: p[lo..<hi]))
+            return true
         }
 
         // Non-ASCII: most values (kanji, kana) need no change; find out before allocating.
@@ -104,11 +131,10 @@ public enum Normalise {
                 }
                 i += 1
             }
-            if !needsWork { return nil }
+            if !needsWork { return false }
         }
 
-        var out = [UInt8]()
-        out.reserveCapacity(n)
+        let base = out.count
         var i = 0
         while i < n {
             let b = p[i]
@@ -129,9 +155,12 @@ public enum Normalise {
             out.append(b)
             i += 1
         }
-        var lo = 0, hi = out.count
+        // Trim what was appended (a folded U+3000 may now be a space at either end).
+        var lo = base, hi = out.count
         while lo < hi, isTrimmable(out[lo]) { lo += 1 }
         while hi > lo, isTrimmable(out[hi - 1]) { hi -= 1 }
-        return String(decoding: out[lo..<hi], as: UTF8.self)
+        out.removeSubrange(hi...)
+        if lo > base { out.removeSubrange(base..<lo) }
+        return true
     }
 }

@@ -22,11 +22,14 @@ enum RecordKey {
 
 /// One roster row that passed validation, normalised; the person id is assigned by the stage.
 public struct RosterRow {
-    public var member: MemberRecord
+    /// The member as the bytes of its members.csv fields (what the stage works on).
+    public var normalised: MemberRow
     public var qualified: CalendarDate?
     public var disqualified: CalendarDate?
     /// 特例退職: the card from before retirement, as `insurer:symbol_key:number_key`.
     public var formerCard: String?
+    /// The member as a record of Strings (made on each call: for tests and rare paths).
+    public var member: MemberRecord { normalised.record }
 }
 
 /// The outcome of reading one record.
@@ -46,24 +49,43 @@ public final class RosterReader {
     private let digest = SHA256Digest()
     private let decoder: CP932Decoder?
     /// Column index of each mapped field.
-    private var columnIndex: [Int]  // indexed by RosterField ordinal, -1 = not mapped
+    private var columnIndex = FieldTable(repeating: -1)  // indexed by RosterField ordinal, -1 = not mapped
     /// The header as the insurer wrote it (decoded) and as raw bytes, for hand-back files.
     public private(set) var headerNames: [String] = []
     public private(set) var headerRaw: [[UInt8]] = []
     private var expectedColumns = 0
     /// Data records read (the header is not a record).
     public private(set) var recordsRead = 0
-    private var values: [String]
+    /// The current record's mapped fields decoded to UTF-8, back to back (one buffer reused for
+    /// every row: a String per field was the reader's main cost), and where each lies, indexed by
+    /// RosterField ordinal; an unmapped or not yet decoded field is empty.
+    private var text: [UInt8] = []
+    private var textStarts = FieldTable(repeating: 0)
+    private var textEnds = FieldTable(repeating: 0)
+    /// The current row normalised; handed out in `.accepted` and reused when the caller lets it go.
+    private var row = MemberRow()
+    private var insurerMemo = ValueMemo<Result<String, InsurerNumberError>>()
+    private var sexMemo = ValueMemo<String?>()
+    private var relationshipMemo = ValueMemo<(relationship: String, specialRetiree: Bool)?>()
     private static let fields = RosterField.allCases
+    /// One Int per RosterField, inline (no allocation or reference count per row).
+    typealias FieldTable = InlineArray<18, Int>
+    /// The profile's rules read once (taken from `profile` per row, each cost a retain and release).
+    private let dateStyles: [DateStyle]
+    private let sexValues: [String: String]
+    private let relationshipValues: [String: String]
 
     public init(profile: InsurerProfile, path: String, runDate: CalendarDate) throws {
         self.profile = profile
         self.path = path
         self.runDate = runDate
         self.csv = try CSVReader(path: path, digest: digest)
+        precondition(RosterField.allCases.count == FieldTable.count, "FieldTable needs one entry per RosterField")
         self.decoder = profile.encoding == .cp932 ? CP932Decoder() : nil
-        self.columnIndex = Array(repeating: -1, count: RosterField.allCases.count)
-        self.values = Array(repeating: "", count: RosterField.allCases.count)
+        self.dateStyles = profile.dateStyles
+        self.sexValues = profile.sexValues
+        self.relationshipValues = profile.relationshipValues
+        text.reserveCapacity(1024)
         try readHeader()
     }
 
@@ -127,11 +149,22 @@ public final class RosterReader {
     /// One field of an insurer's file as text: CP932 when `decoder` is given, else UTF-8; a NUL byte
     /// is refused in either (no text holds one). Also read so: mailing lists (`MailingListReader`).
     static func decode(_ bytes: UnsafeRawBufferPointer, decoder: CP932Decoder?) -> Result<String, DecodeFailure> {
+        var out: [UInt8] = []
+        if let failure = decode(bytes, decoder: decoder, appendingTo: &out) { return .failure(failure) }
+        return .success(String(decoding: out, as: UTF8.self))
+    }
+
+    /// `decode`, the text appended to `out` as UTF-8; on failure nothing is appended.
+    static func decode(_ bytes: UnsafeRawBufferPointer, decoder: CP932Decoder?, appendingTo out: inout [UInt8]) -> DecodeFailure? {
         if let base = bytes.baseAddress, let nul = memchr(base, 0, bytes.count) {
-            return .failure(DecodeFailure(byteOffset: base.distance(to: UnsafeRawPointer(nul)), byte: 0))
+            return DecodeFailure(byteOffset: base.distance(to: UnsafeRawPointer(nul)), byte: 0)
         }
-        if let decoder { return decoder.decode(bytes) }
-        if let s = String(validating: bytes, as: UTF8.self) { return .success(s) }
+        // Optional chaining, not `if let`: a bound copy of the decoder cost a retain and release per field.
+        if decoder != nil { return decoder?.decode(bytes, appendingTo: &out) ?? nil }
+        if !bytes.contains(where: { $0 >= 0x80 }) || String(validating: bytes, as: UTF8.self) != nil {
+            out.append(contentsOf: bytes)
+            return nil
+        }
         // Find the first invalid byte for the message.
         var offset = 0
         var it = bytes.makeIterator()
@@ -143,7 +176,7 @@ public final class RosterReader {
             case .error: break loop
             }
         }
-        return .failure(DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0))
+        return DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0)
     }
 
     /// Total bytes and SHA-256 of the file; call after the last record.
@@ -157,8 +190,10 @@ public final class RosterReader {
         return idx >= 0 && idx < headerNames.count ? headerNames[idx] : field.rawValue
     }
 
-    @inline(__always)
-    private func value(_ field: RosterField) -> String { values[field.ordinal] }
+    /// The decoded value of `field` as a String (for messages and rejected rows: the hot path reads bytes).
+    private func value(_ field: RosterField) -> String {
+        text.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[textStarts[field.ordinal]..<textEnds[field.ordinal]]), as: UTF8.self) }
+    }
 
     private func rawFields() -> [[UInt8]] { (0..<csv.fieldCount).map { Array(csv.fieldBytes($0)) } }
 
@@ -191,7 +226,9 @@ public final class RosterReader {
         guard try csv.next() else { return nil }
         recordsRead += 1
         let line = csv.line
-        for i in values.indices { values[i] = "" }
+        text.removeAll(keepingCapacity: true)
+        textStarts = FieldTable(repeating: 0)
+        textEnds = FieldTable(repeating: 0)
         if let m = csv.malformed {
             return .rejected(RowProblem(reason: .malformedRecord, field: nil, value: "", detail: m,
                                         japaneseDetail: "引用符の対応などが崩れていて、CSVの行として読めません"),
@@ -210,22 +247,43 @@ public final class RosterReader {
                                  line: line, key: "", rawFields: rawFields())
             }
         }
-        for (o, idx) in columnIndex.enumerated() where idx >= 0 {
-            let result = csv.withField(idx) { decode($0) }
-            switch result {
-            case .success(let s): values[o] = s
-            case .failure(let f):
-                let field = Self.fields[o]
-                let problem = RowProblem(
-                    reason: .encodingInvalid, field: field, value: "",
-                    detail: String(format: "column '%@': byte 0x%02X at offset %d is not valid %@", columnName(field), f.byte, f.byteOffset, profile.encoding.rawValue),
-                    japaneseDetail: String(format: "列「%@」の%dバイト目（0x%02X）が%@として読めません", columnName(field), f.byteOffset + 1, f.byte, profile.encoding.rawValue))
-                return .rejected(problem, line: line, key: recordKey(), rawFields: rawFields())
-            }
+        if let (o, f) = decodeFields() {
+            let field = Self.fields[o]
+            let problem = RowProblem(
+                reason: .encodingInvalid, field: field, value: "",
+                detail: String(format: "column '%@': byte 0x%02X at offset %d is not valid %@", columnName(field), f.byte, f.byteOffset, profile.encoding.rawValue),
+                japaneseDetail: String(format: "列「%@」の%dバイト目（0x%02X）が%@として読めません", columnName(field), f.byteOffset + 1, f.byte, profile.encoding.rawValue))
+            return .rejected(problem, line: line, key: recordKey(), rawFields: rawFields())
         }
         switch normalise() {
         case .success(let row): return .accepted(row, line: line)
         case .failure(let p): return .rejected(p, line: line, key: recordKey(), rawFields: rawFields())
+        }
+    }
+
+    /// Decodes every mapped field of the current record into `text`, in field order, stopping at
+    /// the first that cannot be decoded (its ordinal and where it failed; the fields before it stay
+    /// readable for the reject's key). The record's bytes are walked once, without a closure per
+    /// field (each cost reference counting at 17 fields a row).
+    private func decodeFields() -> (Int, DecodeFailure)? {
+        let decoder = self.decoder
+        // Worked on as locals (moved out and back: no copy), not as properties inside the loop.
+        var text = self.text, starts = textStarts, ends = textEnds
+        self.text = []
+        defer { self.text = text; textStarts = starts; textEnds = ends }
+        let columns = columnIndex
+        let fieldEnds = csv.fieldEnds
+        return csv.fieldData.withUnsafeBytes { data -> (Int, DecodeFailure)? in
+            for o in 0..<columns.count {
+                let idx = columns[o]
+                guard idx >= 0 else { continue }
+                let start = text.count
+                let field = UnsafeRawBufferPointer(rebasing: data[(idx == 0 ? 0 : fieldEnds[idx - 1])..<fieldEnds[idx]])
+                if let failure = Self.decode(field, decoder: decoder, appendingTo: &text) { return (o, failure) }
+                starts[o] = start
+                ends[o] = text.count
+            }
+            return nil
         }
     }
 
@@ -241,86 +299,135 @@ public final class RosterReader {
                           japaneseDetail: "列「\(columnName(field))」の\(c.position)文字目に制御文字（\(code)）があります")
     }
 
-    private func parseDate(_ field: RosterField) -> Result<CalendarDate?, RowProblem> {
-        let raw = value(field)
-        if Normalise.isBlank(raw) { return .success(nil) }
-        switch JapaneseDate.parse(raw, styles: profile.dateStyles) {
+    /// Parses a date field; blank is nil.
+    private func parseDate(_ field: RosterField, _ p: UnsafeBufferPointer<UInt8>) -> Result<CalendarDate?, RowProblem> {
+        if Normalise.isBlank(p) { return .success(nil) }
+        switch JapaneseDate.parse(p, styles: dateStyles) {
         case .success(let d): return .success(d)
         case .failure(let e):
-            return .failure(problem(.dateInvalid, field, "column '\(columnName(field))' value '\(raw)': \(e.message)"))
+            return .failure(problem(.dateInvalid, field, "column '\(columnName(field))' value '\(value(field))': \(e.message)"))
         }
     }
 
+    /// The first control character of a name or address (`ControlCharacters.first`), from its bytes:
+    /// a String is made only when a byte may start one.
+    private static func controlCharacter(in p: UnsafeBufferPointer<UInt8>, allowing: Set<Unicode.Scalar> = []) -> (scalar: Unicode.Scalar, position: Int)? {
+        guard p.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }) else { return nil }
+        return ControlCharacters.first(in: String(decoding: p, as: UTF8.self), allowing: allowing)
+    }
+
+    /// Line breaks and tabs an address may hold.
+    private static let addressWhitespace: Set<Unicode.Scalar> = ["\n", "\r", "\t"]
+
     /// Validates and normalises the decoded values of the current record.
     func normalise() -> Result<RosterRow, RowProblem> {
-        for f in RosterField.required where Normalise.isBlank(value(f)) {
-            return .failure(problem(.fieldMissing, f, "column '\(columnName(f))' (\(f.rawValue)) is empty"))
+        // The decoded fields are read in place; the result is written into `row` (its storage is
+        // reused when the caller has let go of the previous row).
+        var m = row
+        row = .placeholder
+        m.reset()
+        let result = text.withUnsafeBufferPointer { t in normalise(t, into: &m) }
+        switch result {
+        case .success(let dates):
+            let r = RosterRow(normalised: m, qualified: dates.qualified, disqualified: dates.disqualified, formerCard: dates.formerCard)
+            row = m
+            return .success(r)
+        case .failure(let p):
+            row = m
+            return .failure(p)
         }
-        var m = MemberRecord()
-        switch InsurerNumber.validate(value(.insurerNumber)) {
-        case .success(let n): m.insurerNumber = n
+    }
+
+    private func normalise(_ t: UnsafeBufferPointer<UInt8>, into m: inout MemberRow)
+        -> Result<(qualified: CalendarDate?, disqualified: CalendarDate?, formerCard: String?), RowProblem> {
+        func f(_ field: RosterField) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: t[textStarts[field.ordinal]..<textEnds[field.ordinal]])
+        }
+        for r in RosterField.required where Normalise.isBlank(f(r)) {
+            return .failure(problem(.fieldMissing, r, "column '\(columnName(r))' (\(r.rawValue)) is empty"))
+        }
+        let insurer: String
+        switch insurerMemo.value(f(.insurerNumber), InsurerNumber.validate) {
+        case .success(let n): insurer = n
         case .failure(.notEightDigits(let hint)):
             return .failure(problem(.insurerNumberInvalid, .insurerNumber, "column '\(columnName(.insurerNumber))' value '\(value(.insurerNumber))': \(hint)"))
         case .failure(.checkDigit(let expected)):
             return .failure(problem(.insurerCheckDigit, .insurerNumber, "column '\(columnName(.insurerNumber))' value '\(value(.insurerNumber))': the check digit should be \(expected)"))
         }
-        if let expected = profile.insurerNumber, expected != m.insurerNumber {
-            return .failure(problem(.insurerMismatch, .insurerNumber, "insurer number \(m.insurerNumber) is not \(expected), the insurer of profile \(profile.name)"))
+        if let expected = profile.insurerNumber, expected != insurer {
+            return .failure(problem(.insurerMismatch, .insurerNumber, "insurer number \(insurer) is not \(expected), the insurer of profile \(profile.name)"))
         }
-        guard let symbolKey = CardKeys.symbolKey(value(.symbol)) else {
+        m.set(.insurerNumber, insurer)
+        var start = m.bytes.count
+        guard CardKeys.symbolKey(f(.symbol), into: &m.bytes) else {
             return .failure(problem(.symbolInvalid, .symbol, "column '\(columnName(.symbol))' value '\(value(.symbol))' cannot be read"))
         }
-        m.symbol = Normalise.foldWidth(value(.symbol))
-        m.symbolKey = symbolKey
-        guard let numberKey = CardKeys.numberKey(value(.number)) else {
+        m.close(.symbolKey, from: start)
+        start = m.bytes.count
+        Normalise.foldWidth(f(.symbol), into: &m.bytes)
+        m.close(.symbol, from: start)
+        start = m.bytes.count
+        guard CardKeys.numberKey(f(.number), into: &m.bytes) else {
             return .failure(problem(.numberInvalid, .number, "column '\(columnName(.number))' value '\(value(.number))' must be digits"))
         }
-        m.number = Normalise.removeSpaces(value(.number))
-        m.numberKey = numberKey
-        guard let branch = CardKeys.branch(value(.branch)) else {
+        m.close(.numberKey, from: start)
+        start = m.bytes.count
+        Normalise.removeSpaces(f(.number), into: &m.bytes)
+        m.close(.number, from: start)
+        start = m.bytes.count
+        guard CardKeys.branch(f(.branch), into: &m.bytes) else {
             return .failure(problem(.branchInvalid, .branch, "column '\(columnName(.branch))' value '\(value(.branch))' must be digits"))
         }
-        m.branch = branch
-        switch KanaName.normalise(value(.kanaName)) {
-        case .success(let k):
-            m.kanaName = k
-            m.kanaKey = KanaName.key(normalised: k)
-        case .failure(.empty):
+        m.close(.branch, from: start)
+        start = m.bytes.count
+        switch KanaName.normalise(f(.kanaName), into: &m.bytes) {
+        case nil:
+            m.close(.kanaName, from: start)
+            start = m.bytes.count
+            KanaName.appendKey(ofNormalisedAt: m.range(.kanaName), in: &m.bytes)
+            m.close(.kanaKey, from: start)
+        case .empty?:
             return .failure(problem(.fieldMissing, .kanaName, "column '\(columnName(.kanaName))' has no kana"))
-        case .failure(.invalidCharacter(let c)):
+        case .invalidCharacter(let c)?:
             // The value quoted as read, control characters shown escaped (ESC [2J must not reach a terminal).
             return .failure(problem(.kanaInvalid, .kanaName, "column '\(columnName(.kanaName))' value '\(ControlCharacters.escaped(value(.kanaName)))': '\(ControlCharacters.escaped(String(c)))' is not kana"))
         }
-        m.kanjiName = Normalise.trim(value(.kanjiName))
-        if let c = ControlCharacters.first(in: m.kanjiName) { return .failure(controlCharacter(.kanjiName, c)) }
+        let kanji = UnsafeBufferPointer(rebasing: f(.kanjiName)[Normalise.trimmedRange(f(.kanjiName))])
+        if let c = Self.controlCharacter(in: kanji) { return .failure(controlCharacter(.kanjiName, c)) }
+        m.set(.kanjiName, kanji)
         let birth: CalendarDate
-        switch parseDate(.birthDate) {
+        switch parseDate(.birthDate, f(.birthDate)) {
         case .success(let d): birth = d!
         case .failure(let p): return .failure(p)
         }
         if birth > runDate {
             return .failure(problem(.birthAfterRunDate, .birthDate, "birth date \(birth.iso) is after the run date \(runDate.iso)"))
         }
-        m.birthDate = birth.iso
-        guard let sex = Sex.parse(value(.sex), overrides: profile.sexValues) else {
+        start = m.bytes.count
+        birth.appendISO(to: &m.bytes)
+        m.close(.birthDate, from: start)
+        let overrides = sexValues
+        guard let sex = sexMemo.value(f(.sex), { Sex.parse($0, overrides: overrides) }) else {
             return .failure(problem(.sexInvalid, .sex, "column '\(columnName(.sex))' value '\(value(.sex))' is not a sex code (1/2, 男/女, M/F)"))
         }
-        m.sex = sex
+        m.set(.sex, sex)
         if columnIndex[RosterField.relationship.ordinal] >= 0 {
-            guard let rel = Relationship.parse(value(.relationship), overrides: profile.relationshipValues) else {
+            let overrides = relationshipValues
+            guard let rel = relationshipMemo.value(f(.relationship), { Relationship.parse($0, overrides: overrides) }) else {
                 return .failure(problem(.relationshipInvalid, .relationship, "column '\(columnName(.relationship))' value '\(value(.relationship))' is not an insured/dependant code"))
             }
-            m.relationship = rel.relationship
-            m.specialRetiree = rel.specialRetiree
+            m.set(.relationship, rel.relationship)
+            m.set(.specialRetiree, rel.specialRetiree ? "true" : "false")
         } else {
-            m.relationship = "insured"
+            m.set(.relationship, "insured")
+            m.set(.specialRetiree, "false")
         }
         var qualified: CalendarDate?, disqualified: CalendarDate?
-        switch parseDate(.qualifiedDate) {
+        switch parseDate(.qualifiedDate, f(.qualifiedDate)) {
         case .success(let d): qualified = d
         case .failure(let p): return .failure(p)
         }
-        switch parseDate(.disqualifiedDate) {
+        switch parseDate(.disqualifiedDate, f(.disqualifiedDate)) {
         case .success(let d): disqualified = d
         case .failure(let p): return .failure(p)
         }
@@ -330,38 +437,77 @@ public final class RosterReader {
         if let q = qualified, q < birth {
             return .failure(problem(.qualificationOrder, .qualifiedDate, "資格取得日 \(q.iso) is before the birth date \(birth.iso)"))
         }
-        m.qualifiedDate = qualified?.iso ?? ""
-        m.disqualifiedDate = disqualified?.iso ?? ""
+        start = m.bytes.count
+        qualified?.appendISO(to: &m.bytes)
+        m.close(.qualifiedDate, from: start)
+        start = m.bytes.count
+        disqualified?.appendISO(to: &m.bytes)
+        m.close(.disqualifiedDate, from: start)
         m.status = MemberStatus.on(runDate, qualified: qualified, disqualified: disqualified)
+        m.set(.status, m.status.rawValue)
 
+        // A former card is rare: its fields are read as Strings.
         var formerCard: String?
-        let formerFields = [value(.formerInsurerNumber), value(.formerSymbol), value(.formerNumber)]
-        if formerFields.contains(where: { !Normalise.isBlank($0) }) {
+        if !Normalise.isBlank(f(.formerInsurerNumber)) || !Normalise.isBlank(f(.formerSymbol)) || !Normalise.isBlank(f(.formerNumber)) {
+            let formerFields = [value(.formerInsurerNumber), value(.formerSymbol), value(.formerNumber)]
             guard case .success(let fi) = InsurerNumber.validate(formerFields[0]),
                   let fs = CardKeys.symbolKey(formerFields[1]), let fn = CardKeys.numberKey(formerFields[2]) else {
                 return .failure(problem(.formerCardInvalid, .formerNumber, "the former card '\(formerFields.joined(separator: "/"))' needs a valid insurer number, symbol and number"))
             }
             formerCard = "\(fi):\(fs):\(fn)"
         }
-        m.cardAliases = m.cardKey + (formerCard.map { ";" + $0 } ?? "")
-        m.postalCode = Self.postalCode(value(.postalCode))
-        let a1 = Normalise.trim(value(.address))
-        let a2 = Normalise.trim(value(.address2))
-        // An address may break its lines (a quoted CR LF); no other control character is text.
-        for (field, text) in [(RosterField.address, a1), (.address2, a2)] {
-            if let c = ControlCharacters.first(in: text, allowing: ["\n", "\r", "\t"]) { return .failure(controlCharacter(field, c)) }
+        // cardAliases: insurer:symbol_key:number_key, then ;former card (MemberRecord.cardKey).
+        start = m.bytes.count
+        m.bytes.append(contentsOf: insurer.utf8)
+        m.bytes.append(0x3A)
+        for i in m.range(.symbolKey) { m.bytes.append(m.bytes[i]) }
+        m.bytes.append(0x3A)
+        for i in m.range(.numberKey) { m.bytes.append(m.bytes[i]) }
+        if let formerCard {
+            m.bytes.append(0x3B)
+            m.bytes.append(contentsOf: formerCard.utf8)
         }
-        m.address = a2.isEmpty ? a1 : (a1.isEmpty ? a2 : a1 + " " + a2)
-        m.memberRef = Normalise.foldWidth(value(.memberRef))
-        return .success(RosterRow(member: m, qualified: qualified, disqualified: disqualified, formerCard: formerCard))
+        m.close(.cardAliases, from: start)
+        start = m.bytes.count
+        Self.postalCode(f(.postalCode), into: &m.bytes)
+        m.close(.postalCode, from: start)
+        let a1 = UnsafeBufferPointer(rebasing: f(.address)[Normalise.trimmedRange(f(.address))])
+        let a2 = UnsafeBufferPointer(rebasing: f(.address2)[Normalise.trimmedRange(f(.address2))])
+        // An address may break its lines (a quoted CR LF); no other control character is text.
+        if let c = Self.controlCharacter(in: a1, allowing: Self.addressWhitespace) { return .failure(controlCharacter(.address, c)) }
+        if let c = Self.controlCharacter(in: a2, allowing: Self.addressWhitespace) { return .failure(controlCharacter(.address2, c)) }
+        start = m.bytes.count
+        if a2.isEmpty {
+            m.bytes.append(contentsOf: a1)
+        } else if a1.isEmpty {
+            m.bytes.append(contentsOf: a2)
+        } else {
+            m.bytes.append(contentsOf: a1)
+            m.bytes.append(0x20)
+            m.bytes.append(contentsOf: a2)
+        }
+        m.close(.address, from: start)
+        start = m.bytes.count
+        Normalise.foldWidth(f(.memberRef), into: &m.bytes)
+        m.close(.memberRef, from: start)
+        return .success((qualified, disqualified, formerCard))
     }
 
     /// 郵便番号 as 7 digits when it is one (〒123-4567, １２３－４５６７ …), else as written.
     static func postalCode(_ raw: String) -> String {
-        let folded = Normalise.foldWidth(raw)
-        var digits: [UInt8] = []
-        digits.reserveCapacity(8)
-        for b in folded.utf8 where b >= 0x30 && b <= 0x39 { digits.append(b) }
-        return digits.count == 7 ? String(decoding: digits, as: UTF8.self) : folded
+        var out: [UInt8] = []
+        Normalise.withUTF8(raw) { postalCode($0, into: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `postalCode` of UTF-8 bytes, appended to `out`.
+    static func postalCode(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        let start = out.count
+        Normalise.foldWidth(p, into: &out)
+        let digits = out[start...].reduce(0) { $0 + ($1 >= 0x30 && $1 <= 0x39 ? 1 : 0) }
+        guard digits == 7 else { return }
+        var w = start
+        for i in start..<out.count where out[i] >= 0x30 && out[i] <= 0x39 { out[w] = out[i]; w += 1 }
+        out.removeSubrange(w...)
     }
 }

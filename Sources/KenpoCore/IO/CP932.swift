@@ -14,7 +14,13 @@ public struct DecodeFailure: Error, Equatable, Sendable {
 /// thread-safe — give each worker its own.
 public final class CP932Decoder {
     private let cd: iconv_t
+    /// iconv's output for the rare field the table cannot decode.
     private var out: [UInt8] = Array(repeating: 0, count: 4096)
+    /// The table decoder's output for one field.
+    private var scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
+    private var scratchCapacity = 4096
+    /// The decoded bytes of the String form of `decode`.
+    private var text: [UInt8] = []
     private let table = CP932Table.shared
 
     public init() {
@@ -22,7 +28,10 @@ public final class CP932Decoder {
         precondition(cd != iconv_t(bitPattern: -1), "glibc iconv lacks CP932 (install the locales / gconv modules)")
     }
 
-    deinit { iconv_close(cd) }
+    deinit {
+        iconv_close(cd)
+        scratch.deallocate()
+    }
 
     /// Decodes `bytes` to a String. ASCII-only input takes a fast path; other input is looked up
     /// per character in `CP932Table` (one iconv call per field cost more than the decoding itself).
@@ -30,39 +39,48 @@ public final class CP932Decoder {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
         if ascii { return .success(String(decoding: bytes, as: UTF8.self)) }
-        // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes).
-        let need = bytes.count * 3 + 4
-        if out.count < need { out = Array(repeating: 0, count: need) }
+        text.removeAll(keepingCapacity: true)
+        if let failure = decode(bytes, appendingTo: &text) { return .failure(failure) }
+        return .success(String(decoding: text, as: UTF8.self))
+    }
+
+    /// Decodes `bytes` as UTF-8 appended to `result` (the roster reader's per-row buffer: no String
+    /// per field); on failure nothing is appended.
+    public func decode(_ bytes: UnsafeRawBufferPointer, appendingTo result: inout [UInt8]) -> DecodeFailure? {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if ascii { result.append(contentsOf: bytes); return nil }
+        // CP932 → UTF-8 never more than triples the size (1 byte half-width kana → 3 bytes). Decoded
+        // into the decoder's own buffer, then appended in one copy.
         let n = bytes.count
+        if scratchCapacity < n * 3 {
+            scratch.deallocate()
+            scratchCapacity = max(n * 3, 2 * scratchCapacity)
+            scratch = .allocate(capacity: scratchCapacity)
+        }
+        let o = scratch
         let single = table.single, pair = table.pair
-        let produced: Int? = out.withUnsafeMutableBufferPointer { o -> Int? in
-            var i = 0, w = 0
-            while i < n {
-                let b = bytes[i]
-                var code = single[Int(b)]
-                var width = 1
-                if code == CP932Table.lead {
-                    guard i + 1 < n else { return -1 - i }       // a lead byte at the end: incomplete
-                    code = pair[Int(b) << 8 | Int(bytes[i + 1])]
-                    width = 2
-                }
-                if code == CP932Table.invalid { return -1 - i }
-                if code == CP932Table.fallback { return nil }
-                let length = Int(code >> 24)
-                o[w] = UInt8(truncatingIfNeeded: code)
-                if length > 1 { o[w + 1] = UInt8(truncatingIfNeeded: code >> 8) }
-                if length > 2 { o[w + 2] = UInt8(truncatingIfNeeded: code >> 16) }
-                w += length
-                i += width
+        var i = 0, w = 0
+        while i < n {
+            let b = bytes[i]
+            var code = single[Int(b)]
+            var width = 1
+            if code == CP932Table.lead {
+                guard i + 1 < n else { return DecodeFailure(byteOffset: i, byte: b) }   // a lead byte at the end: incomplete
+                code = pair[Int(b) << 8 | Int(bytes[i + 1])]
+                width = 2
             }
-            return w
+            if code == CP932Table.invalid { return DecodeFailure(byteOffset: i, byte: b) }
+            if code == CP932Table.fallback { return decodeWithIconv(bytes, appendingTo: &result) }
+            let length = Int(code >> 24)
+            o[w] = UInt8(truncatingIfNeeded: code)
+            if length > 1 { o[w + 1] = UInt8(truncatingIfNeeded: code >> 8) }
+            if length > 2 { o[w + 2] = UInt8(truncatingIfNeeded: code >> 16) }
+            w += length
+            i += width
         }
-        guard let produced else { return decodeWithIconv(bytes) }
-        if produced < 0 {
-            let offset = -1 - produced
-            return .failure(DecodeFailure(byteOffset: offset, byte: bytes[offset]))
-        }
-        return .success(out.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<produced]), as: UTF8.self) })
+        result.append(contentsOf: UnsafeBufferPointer(start: o, count: w))
+        return nil
     }
 
     public func decode(_ bytes: [UInt8]) -> Result<String, DecodeFailure> {
@@ -70,14 +88,17 @@ public final class CP932Decoder {
     }
 
     /// The whole field through iconv: for a character the table does not hold as one scalar.
-    private func decodeWithIconv(_ bytes: UnsafeRawBufferPointer) -> Result<String, DecodeFailure> {
-        out.withUnsafeMutableBytes { outBuf -> Result<String, DecodeFailure> in
+    private func decodeWithIconv(_ bytes: UnsafeRawBufferPointer, appendingTo result: inout [UInt8]) -> DecodeFailure? {
+        let need = bytes.count * 3 + 4
+        if out.count < need { out = Array(repeating: 0, count: need) }
+        return out.withUnsafeMutableBytes { outBuf -> DecodeFailure? in
             let r = IconvCall.convert(cd, bytes, into: outBuf)
             guard r.succeeded else {
                 let offset = bytes.count - r.inputLeft
-                return .failure(DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0))
+                return DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0)
             }
-            return .success(String(decoding: UnsafeRawBufferPointer(rebasing: outBuf[0..<r.produced]), as: UTF8.self))
+            result.append(contentsOf: UnsafeRawBufferPointer(rebasing: outBuf[0..<r.produced]))
+            return nil
         }
     }
 }
@@ -111,15 +132,17 @@ enum IconvCall {
 /// table decoder agrees with iconv on every character (NEC and IBM extensions, user-defined area)
 /// and fails at the same byte. An entry holds up to 3 UTF-8 bytes (low first) and their count in
 /// the top byte; or one of the markers below.
-struct CP932Table: Sendable {
+struct CP932Table: @unchecked Sendable {  // immutable once built
     static let invalid: UInt32 = 0
     static let lead: UInt32 = 0xFFFF_FFFF
     /// Converts, but not to one scalar of at most 3 bytes: the field goes through iconv.
     static let fallback: UInt32 = 0xFFFF_FFFE
 
-    let single: [UInt32]
+    /// Indexed by byte. The tables are kept for the life of the process (one shared instance) behind
+    /// plain pointers, so the per-field decoding loop touches no reference count.
+    let single: UnsafePointer<UInt32>
     /// Indexed lead << 8 | trail.
-    let pair: [UInt32]
+    let pair: UnsafePointer<UInt32>
 
     static let shared = CP932Table()
 
@@ -140,8 +163,12 @@ struct CP932Table: Sendable {
             case .invalid: break
             }
         }
-        self.single = single
-        self.pair = pair
+        let singleTable = UnsafeMutablePointer<UInt32>.allocate(capacity: single.count)
+        singleTable.initialize(from: single, count: single.count)
+        let pairTable = UnsafeMutablePointer<UInt32>.allocate(capacity: pair.count)
+        pairTable.initialize(from: pair, count: pair.count)
+        self.single = UnsafePointer(singleTable)
+        self.pair = UnsafePointer(pairTable)
     }
 
     private enum Conversion { case converted(UInt32), incomplete, invalid }
