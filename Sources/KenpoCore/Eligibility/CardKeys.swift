@@ -49,8 +49,9 @@ public enum CardKeys {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// `symbolKey` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil.
-    public static func symbolKey(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+    /// `symbolKey` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil. `p`
+    /// must be valid UTF-8 (the roster reader checks or decodes it so).
+    static func symbolKey(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
         let start = out.count
         if !p.contains(where: { $0 >= 0x80 }) {
             for b in p where !(b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D) {

@@ -287,9 +287,9 @@ public final class EligibilityStage {
             let reader = try RosterReader(profile: b.input.profile, path: b.input.path, runDate: run.runDate)
             var found = 0
             while let record = try reader.next() {
-                guard case .accepted(let row, let line) = record, !b.duplicateLines.contains(line),
-                      let message = messages[row.member.insurerNumber] else { continue }
+                guard case .accepted(let row, let line) = record, !b.duplicateLines.contains(line) else { continue }
                 let m = row.member
+                guard let message = messages[m.insurerNumber] else { continue }
                 let reason = RejectReason.rosterHeldBack
                 run.rejects.add(file: b.input.path, line: line, key: RecordKey.format(m.insurerNumber, m.symbol, m.number, m.branch, ref: m.memberRef),
                                 reason: reason, message: "\(reason.summary): \(message.english)")
@@ -389,14 +389,17 @@ public final class EligibilityStage {
     }
 
     /// A new person's id: stable (the member reference, else card, branch, kana name and birth date).
-    private func newPersonID(_ m: MemberRecord) -> UInt64 {
+    private func newPersonID(_ m: MemberRecord) -> UInt64 { unclaimedPersonID(Self.newPersonHash(m)) }
+
+    /// That id before collision handling (`MemberRow.newPersonHash` is the same from bytes).
+    static func newPersonHash(_ m: MemberRecord) -> UInt64 {
         if m.memberRef.isEmpty {
             // StableHash.of(["person", …]) without building the array (this runs once per new member).
             var h = StableHash.Builder("person")
             h.add(m.insurerNumber); h.add(m.symbolKey); h.add(m.numberKey); h.add(m.branch); h.add(m.kanaKey); h.add(m.birthDate)
-            return unclaimedPersonID(h.value)
+            return h.value
         }
-        return unclaimedPersonID(StableHash.of("person-ref", m.insurerNumber, m.memberRef))
+        return StableHash.of("person-ref", m.insurerNumber, m.memberRef)
     }
 
     /// The same from a roster row's bytes (MemberRowKeys).

@@ -200,8 +200,8 @@ public enum JapaneseDate {
         Normalise.withUTF8(text) { parse($0, styles: styles) }
     }
 
-    /// `parse` of UTF-8 bytes.
-    public static func parse(_ u: UnsafeBufferPointer<UInt8>, styles: [DateStyle] = DateStyle.allCases) -> Result<CalendarDate, DateParseError> {
+    /// `parse` of UTF-8 bytes; `u` must be valid UTF-8 (the roster reader checks or decodes it so).
+    static func parse(_ u: UnsafeBufferPointer<UInt8>, styles: [DateStyle] = DateStyle.allCases) -> Result<CalendarDate, DateParseError> {
         // Fast path: 8 or 7 ASCII digits, the most common spellings.
         if u.count == 8 || u.count == 7, let v = asciiNumber(u) {
             if u.count == 8, styles.contains(.yyyymmdd) {
@@ -275,10 +275,6 @@ public enum JapaneseDate {
         }
         defer { i += 4 }
         return (UInt32(b0 & 0x07) << 18) | (UInt32(p[i + 1] & 0x3F) << 12) | (UInt32(p[i + 2] & 0x3F) << 6) | UInt32(p[i + 3] & 0x3F)
-    }
-
-    static func tokenize(_ s: String) -> [Token]? {
-        Normalise.withUTF8(s) { tokenize($0) }
     }
 
     /// Tokens of a date spelling. Full-width ASCII is folded here (no separate width-folding pass).

@@ -36,8 +36,9 @@ public enum KanaName {
         return normaliseSlow(raw)
     }
 
-    /// `normalise` of UTF-8 bytes, appended to `out`; on failure nothing is appended.
-    public static func normalise(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> KanaNameError? {
+    /// `normalise` of UTF-8 bytes, appended to `out`; on failure nothing is appended. `p` must be
+    /// valid UTF-8 (the roster reader checks or decodes it so): the scalars are read without bounds checks.
+    static func normalise(_ p: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> KanaNameError? {
         if isNormalisedKatakana(p) {
             if p.isEmpty { return .empty }
             out.append(contentsOf: p)

@@ -53,8 +53,25 @@ struct PersonTraits: Equatable {
     var branch: UInt32   // 0: no branch; else the branch's value + 1
 
     init(_ m: MemberRecord) {
-        ref = m.memberRef.isEmpty ? 0 : StableHash.of("ref", m.insurerNumber, m.memberRef) | 1
-        branch = m.branch.isEmpty ? 0 : (UInt32(m.branch).map { $0 + 1 } ?? UInt32.max)
+        ref = m.memberRef.isEmpty ? 0 : MasterIndex.Keys.ref(m.insurerNumber, m.memberRef) | 1
+        branch = Normalise.withUTF8(m.branch) { Self.branch($0) }
+    }
+
+    /// A branch (枝番, normalised digits) as `branch` holds it: 0 when there is none, else its value
+    /// + 1; `.max` when the digits do not fit (any value, even 4294967295: it may not trap, and such
+    /// branches compare equal, which is as far as a conflict check needs them).
+    static func branch(_ p: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        if p.isEmpty { return 0 }
+        var v: UInt32 = 0
+        for b in p {
+            let d = b &- 0x30
+            guard d <= 9 else { return .max }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt32(d))
+            if o1 || o2 { return .max }
+            v = s
+        }
+        return v == .max ? .max : v + 1
     }
 
     init(ref: UInt64, branch: UInt32) { self.ref = ref; self.branch = branch }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The stage's key hashes (`MasterIndex.Keys`, person ids, `PersonTraits`) taken straight from a
 /// `MemberRow`'s bytes. Each equals its `MemberRecord` form: `StableHash` hashes UTF-8 bytes, and
-/// the row holds the very bytes the record's Strings would (RosterIngestTablesTests compares them).
+/// the row holds the very bytes the record's Strings would (RosterBytePathTests compares them).
 extension MemberRow {
     /// `StableHash.of(tag, …fields)` over this row's fields (fixed arguments, not variadic: no array per hash).
     @inline(__always)
@@ -46,22 +46,6 @@ extension MemberRow {
     /// `PersonTraits(record)`.
     var traits: PersonTraits {
         let ref = isEmpty(.memberRef) ? 0 : refKey | 1
-        var branch: UInt32 = 0
-        if !isEmpty(.branch) {
-            // UInt32(text).map { $0 + 1 } ?? .max, for the digits a normalised branch holds.
-            branch = withField(.branch) { p -> UInt32 in
-                var v: UInt32 = 0
-                for b in p {
-                    let d = b &- 0x30
-                    guard d <= 9 else { return .max }
-                    let (m, o1) = v.multipliedReportingOverflow(by: 10)
-                    let (s, o2) = m.addingReportingOverflow(UInt32(d))
-                    if o1 || o2 { return .max }
-                    v = s
-                }
-                return v == .max ? .max : v + 1
-            }
-        }
-        return PersonTraits(ref: ref, branch: branch)
+        return PersonTraits(ref: ref, branch: withField(.branch) { PersonTraits.branch($0) })
     }
 }

@@ -149,6 +149,9 @@ public final class RosterReader {
     /// One field of an insurer's file as text: CP932 when `decoder` is given, else UTF-8; a NUL byte
     /// is refused in either (no text holds one). Also read so: mailing lists (`MailingListReader`).
     static func decode(_ bytes: UnsafeRawBufferPointer, decoder: CP932Decoder?) -> Result<String, DecodeFailure> {
+        // Valid UTF-8 without NUL (nearly every field of a mailing list) becomes its String directly.
+        if decoder == nil, memchr(bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, 0, bytes.count) == nil,
+           let s = String(validating: bytes, as: UTF8.self) { return .success(s) }
         var out: [UInt8] = []
         if let failure = decode(bytes, decoder: decoder, appendingTo: &out) { return .failure(failure) }
         return .success(String(decoding: out, as: UTF8.self))
@@ -312,7 +315,7 @@ public final class RosterReader {
     /// The first control character of a name or address (`ControlCharacters.first`), from its bytes:
     /// a String is made only when a byte may start one.
     private static func controlCharacter(in p: UnsafeBufferPointer<UInt8>, allowing: Set<Unicode.Scalar> = []) -> (scalar: Unicode.Scalar, position: Int)? {
-        guard p.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }) else { return nil }
+        guard ControlCharacters.mayContain(p) else { return nil }
         return ControlCharacters.first(in: String(decoding: p, as: UTF8.self), allowing: allowing)
     }
 

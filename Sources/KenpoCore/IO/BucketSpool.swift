@@ -10,9 +10,11 @@ import Glibc
 public final class BucketSpool {
     public static let bucketCount = 64
     private let directory: String
-    private var files: [UnsafeMutablePointer<FILE>] = []
-    /// Each bucket's records not yet written: the spool buffers them itself (the files are
-    /// unbuffered), so a caller can encode a record straight into its bucket (`append(id:tag:encode:)`).
+    private var files: [Int32] = []
+    /// Bytes written to each bucket's file (its size: the spool is the file's only writer).
+    private var written: [Int]
+    /// Each bucket's records not yet written: the spool buffers them itself (written with plain
+    /// write(2)), so a caller can encode a record straight into its bucket (`append(id:tag:encode:)`).
     private var pending: [[UInt8]]
     private let bufferSize: Int
     public private(set) var count = 0
@@ -22,23 +24,27 @@ public final class BucketSpool {
         self.directory = directory
         self.bufferSize = bufferSize
         pending = Array(repeating: [], count: Self.bucketCount)
+        written = Array(repeating: 0, count: Self.bucketCount)
         try FileSystem.makeDirectory(directory)
         for i in 0..<Self.bucketCount {
             let p = path(i)
-            guard let f = fopen(p, "w+b") else { throw KenpoError.io(path: p, message: "cannot create spool file: \(String(cString: strerror(errno)))") }
-            setvbuf(f, nil, _IONBF, 0)
-            files.append(f)
+            let fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                for f in files { close(f) }
+                throw KenpoError.io(path: p, message: "cannot create spool file: \(String(cString: strerror(errno)))")
+            }
+            files.append(fd)
             pending[i].reserveCapacity(bufferSize + 1024)
         }
     }
 
-    deinit { for f in files { fclose(f) } }
+    deinit { for f in files { close(f) } }
 
     private func path(_ i: Int) -> String { directory + "/bucket-\(i)" }
 
     /// Removes the bucket files (the spool is not used afterwards).
     public func remove() {
-        for f in files { fclose(f) }
+        for f in files { close(f) }
         files = []
         FileSystem.removeTree(directory)
     }
@@ -52,7 +58,8 @@ public final class BucketSpool {
     }
 
     /// Appends one record whose payload `encode` appends to the buffer it is given (the bucket's own:
-    /// the record is not copied again on its way to the file).
+    /// the record is not copied again on its way to the file). If `encode` throws, nothing of the
+    /// record stays in the spool.
     public func append(id: UInt64, tag: UInt8, encode: (inout [UInt8]) throws -> Void) throws {
         let b = Self.bucket(of: id)
         let full = try Self.add(&pending[b], id: id, tag: tag, bufferSize: bufferSize, encode)
@@ -64,11 +71,15 @@ public final class BucketSpool {
     @inline(__always)
     private static func add(_ buffer: inout [UInt8], id: UInt64, tag: UInt8, bufferSize: Int,
                             _ encode: (inout [UInt8]) throws -> Void) throws -> Bool {
+        let start = buffer.count
         withUnsafeBytes(of: id.littleEndian) { buffer.append(contentsOf: $0) }
         let lengthAt = buffer.count
         buffer.append(0); buffer.append(0); buffer.append(0); buffer.append(0)   // the length, once known
         buffer.append(tag)
-        try encode(&buffer)
+        do { try encode(&buffer) } catch {
+            buffer.removeSubrange(start...)   // a half record would misframe every record after it
+            throw error
+        }
         let length = UInt32(buffer.count - lengthAt - 5).littleEndian
         withUnsafeBytes(of: length) { l in for k in 0..<4 { buffer[lengthAt + k] = l[k] } }
         return buffer.count >= bufferSize
@@ -76,17 +87,15 @@ public final class BucketSpool {
 
     /// Writes out bucket `b`'s buffered records.
     private func write(_ b: Int) throws {
-        let ok = pending[b].withUnsafeBytes { $0.isEmpty || fwrite_unlocked($0.baseAddress, 1, $0.count, files[b]) == $0.count }
-        if !ok { throw KenpoError.io(path: path(b), message: "spool write failed: \(String(cString: strerror(errno)))") }
+        let fd = files[b], p = path(b)
+        try pending[b].withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: p) }
+        written[b] += pending[b].count
         pending[b].removeAll(keepingCapacity: true)
     }
 
     /// Flushes every bucket, failing loudly if the scratch disk did not take the data.
     public func finishWriting() throws {
         for i in files.indices { try write(i) }
-        for (i, f) in files.enumerated() where fflush(f) != 0 {
-            throw KenpoError.io(path: path(i), message: "spool write failed: \(String(cString: strerror(errno)))")
-        }
     }
 
     /// One spooled record: the id, the tag and where its payload lies in the bucket's bytes.
@@ -108,15 +117,15 @@ public final class BucketSpool {
     /// array per bucket cost page faults and zeroing for every one).
     public func sortedBucket(_ i: Int, into bytes: inout [UInt8]) throws -> [Entry] {
         try write(i)
-        let f = files[i]
-        fflush(f)
-        let size = ftell(f)
-        rewind(f)
-        // Resized, not refilled: fread overwrites every byte (and appending a repeated element goes byte by byte).
+        let fd = files[i], p = path(i), size = written[i]
+        // Resized, not refilled: the read overwrites every byte (and appending a repeated element goes byte by byte).
         if bytes.count < size { bytes += [UInt8](repeating: 0, count: size - bytes.count) } else { bytes.removeSubrange(size...) }
         if size > 0 {
-            let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, f) }
-            if n != size { throw KenpoError.io(path: path(i), message: "spool read failed") }
+            try bytes.withUnsafeMutableBytes { b in
+                try FileSystem.preadAll(fd, b.baseAddress!, count: size, at: 0, path: p) {
+                    KenpoError.io(path: p, message: "spool read failed: the file holds fewer than the \(size) bytes written")
+                }
+            }
         }
         var entries: [Entry] = []
         bytes.withUnsafeBytes { raw in
@@ -132,8 +141,10 @@ public final class BucketSpool {
         var end = 0
         if let last = entries.last { end = last.offset + last.length }
         if end != size { throw KenpoError.io(path: path(i), message: "spool bucket is damaged (\(size - end) stray bytes)") }
-        // The bucket's bytes are in memory now: free the disk space.
-        ftruncate(fileno(f), 0)
+        // The bucket's bytes are in memory now: free the disk space (and write any later records from the start).
+        ftruncate(fd, 0)
+        lseek(fd, 0, SEEK_SET)
+        written[i] = 0
         // Equal ids keep their append order (offsets grow with it).
         entries.sort { $0.id != $1.id ? $0.id < $1.id : $0.offset < $1.offset }
         return entries

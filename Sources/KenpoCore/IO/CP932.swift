@@ -10,7 +10,7 @@ public struct DecodeFailure: Error, Equatable, Sendable {
 }
 
 /// Decodes CP932 (Windows-31J, the "Shift_JIS" of Japanese office systems) as glibc's iconv does.
-/// One instance reuses one output buffer (and one `iconv_t` for the rare fallback); it is not
+/// One instance reuses its buffers (and one `iconv_t` for the rare fallback); it is not
 /// thread-safe — give each worker its own.
 public final class CP932Decoder {
     private let cd: iconv_t

@@ -44,6 +44,13 @@ public enum ControlCharacters {
     /// control is encoded C2 80–C2 9F).
     @inline(__always)
     static func mayContain(_ text: String) -> Bool {
-        text.utf8.contains { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }
+        text.utf8.contains(where: mayStart)
     }
+
+    /// `mayContain` over UTF-8 bytes.
+    @inline(__always)
+    static func mayContain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { bytes.contains(where: mayStart) }
+
+    @inline(__always)
+    private static func mayStart(_ b: UInt8) -> Bool { b < 0x20 || b == 0x7F || b == 0xC2 }
 }

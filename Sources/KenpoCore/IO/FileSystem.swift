@@ -79,6 +79,22 @@ public enum FileSystem {
         }
     }
 
+    /// pread(2) exactly `count` bytes at `offset`, retrying interrupted calls. An OS error is `.io`
+    /// naming `path`; a file that ends first throws `short()` (what that means is the caller's to say).
+    public static func preadAll(_ fd: Int32, _ base: UnsafeMutableRawPointer, count: Int, at offset: Int, path: String,
+                                short: () -> KenpoError) throws {
+        var done = 0
+        while done < count {
+            let n = pread(fd, base + done, count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw KenpoError.io(path: path, message: "read failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { throw short() }
+            done += n
+        }
+    }
+
     /// Writes a whole small file (manifests, stamps) atomically: temp file, fsync, rename.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         try writeAtomically(to: path) { write in try bytes.withUnsafeBytes { try write($0) } }

@@ -458,17 +458,8 @@ public final class ZipArchive {
 
     /// pread(2) exactly `count` bytes; a short file is damage (`.input`), an OS error is `.io`.
     static func preadFully(_ fd: Int32, _ base: UnsafeMutableRawPointer, count: Int, at offset: Int, what: String) throws {
-        var done = 0
-        while done < count {
-            let n = pread(fd, base + done, count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw KenpoError.io(path: what, message: "read failed: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 {
-                throw KenpoError.input(path: what, line: nil, message: "damaged entry: the archive ends inside it (truncated file); ask the sender for a new copy")
-            }
-            done += n
+        try FileSystem.preadAll(fd, base, count: count, at: offset, path: what) {
+            KenpoError.input(path: what, line: nil, message: "damaged entry: the archive ends inside it (truncated file); ask the sender for a new copy")
         }
     }
 }

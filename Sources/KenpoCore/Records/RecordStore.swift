@@ -106,12 +106,11 @@ final class OverflowFile: @unchecked Sendable {
     func read(at offset: Int, count: Int, into buffer: inout [UInt8]) throws {
         if let failure { throw failure }
         buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw KenpoError.io(path: path, message: "spool read failed") }
-            done += n
+        guard count > 0 else { return }
+        try buffer.withUnsafeMutableBytes { b in
+            try FileSystem.preadAll(fd, b.baseAddress!, count: count, at: offset, path: path) {
+                KenpoError.io(path: path, message: "spool read failed: the file ends before byte \(offset + count)")
+            }
         }
     }
 }
