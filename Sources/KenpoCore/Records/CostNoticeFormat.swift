@@ -50,15 +50,20 @@ public final class CostNoticeFormat: KenpoXMLDocument, HealthDocumentFormat {
     }
 
     override func endOf(_ local: String, depth: Int) {
-        if depth == 2 && local == "通知" { notices.append(current) }
+        guard depth == 2 && local == "通知" else { return }
+        let n = current
+        let complete = !n.month.isEmpty && !n.institution.isEmpty && !n.category.isEmpty
+        switch dispose(missing: complete ? nil : DocumentProblem(.documentIncomplete, line: n.line, "通知 needs 診療年月, 診療区分 and 医療機関等名称")) {
+        case .keep: notices.append(n)
+        case .handOver: sink!.take(n, of: subject)
+        case .drop: notices = []
+        }
     }
 
+    override func subjectWasRead() { handOver(&notices) { $0.take($1, of: subject) } }
+
     public func finish() throws -> HealthDocument {
-        try checkSubject()
-        guard !notices.isEmpty else { throw DocumentProblem(.documentIncomplete, line: 1, "the document holds no 通知") }
-        for n in notices where n.month.isEmpty || n.institution.isEmpty || n.category.isEmpty {
-            throw DocumentProblem(.documentIncomplete, line: n.line, "通知 needs 診療年月, 診療区分 and 医療機関等名称")
-        }
+        try checkRecords(none: "the document holds no 通知")
         var d = CostNoticeDocument()
         d.subject = subject
         d.notices = notices

@@ -14,6 +14,18 @@ public protocol HealthDocumentFormat: XMLEventHandler {
     func finish() throws -> HealthDocument
 }
 
+/// Takes the records of a kenpo-format document (cost notices, prescriptions) one at a time as they
+/// are read, instead of the document holding them all: the import, whose memory then stays flat in
+/// document size. A record is handed over when its end tag is read and its required parts are
+/// checked, once 被保険者 has been read (records before it are held until then), and only while the
+/// document is not already refused. The document can still be refused after that (a bad value further
+/// on, a parse error, a size limit): the sink then drops what it took. `finish()` returns the document
+/// without the records handed over.
+public protocol HealthRecordSink: AnyObject {
+    func take(_ notice: CostNotice, of subject: DocumentSubject)
+    func take(_ dispensing: Dispensing, of subject: DocumentSubject)
+}
+
 /// A document that parsed but cannot be accepted.
 public struct DocumentProblem: Error, Equatable {
     public var reason: RejectReason
@@ -41,6 +53,8 @@ public final class HealthDocumentReader: XMLEventHandler {
     private var depth = 0
     /// Import mode: a checkup's results stay as bytes in `checkupFormat` (`CheckupDocumentFormat.compact`).
     var compactCheckups = false
+    /// Where cost notices and dispensings go as they are read (nil: the document holds them).
+    var recordSink: HealthRecordSink?
     /// The checkup reader, reused document after document (its buffers and unit spellings stay).
     private(set) lazy var checkupFormat = CheckupDocumentFormat(parser: parser)
 
@@ -111,6 +125,7 @@ public final class HealthDocumentReader: XMLEventHandler {
                 checkup = Unmanaged.passUnretained(checkupFormat)
             } else {
                 ownedFormat = type.init(parser: parser)
+                (ownedFormat as? KenpoXMLDocument)?.sink = recordSink
             }
             format = ownedFormat
         }

@@ -45,7 +45,7 @@ public final class ImportStage {
         let itemIndex = CheckupItemIndex(items)
         let rowDirectory = run.scratch + "/import-rows"
         let workerCount = max(1, workers)
-        let contexts = try (0..<workerCount).map { try ImportWorker(rowDirectory: rowDirectory, number: $0) }
+        let contexts = try (0..<workerCount).map { try ImportWorker(rowDirectory: rowDirectory, number: $0, directory: directory) }
         let listing = ImportListing(next: next)
 
         // Workers parse, attach, grade and encode the records' rows (the member directory is only
@@ -55,7 +55,7 @@ public final class ImportStage {
             let context = contexts[w]
             return { job in
                 guard job.isDocument else { return PreparedOutcome(prepared: .failure(DocumentProblem(.malformedXML, "no document"))) }
-                return Self.prepare(Self.read(job, reader: context.reader), job: job, directory: directory, items: itemIndex,
+                return Self.prepare(Self.read(job, reader: context.reader, streamingTo: context.records), job: job, directory: directory, items: itemIndex,
                                     grader: grader, book: book, context: context)
             }
         }, consume: { job, outcome in
@@ -86,8 +86,8 @@ public final class ImportStage {
                 run.rejects.add(file: job.display, line: 0, key: outcome.key, reason: .deletedAtMemberRequest,
                                 message: RejectReason.deletedAtMemberRequest.summary + ": this very document (SHA-256 \(outcome.sha256!.prefix(12))…) was deleted at the member's request; a new pull from Mynaportal is imported normally")
             case .success(let prepared):
-                if let first = prepared.records.first {
-                    try book.record(sha256: outcome.sha256, person: first.person, source: file.source, kind: prepared.kind)
+                if let person = prepared.person {
+                    try book.record(sha256: outcome.sha256, person: person, source: file.source, kind: prepared.kind)
                 }
                 file.counts.accepted += 1
                 docKinds[prepared.kind, default: 0] += 1
@@ -95,13 +95,9 @@ public final class ImportStage {
                 if prepared.kind == "checkup" { file.checkupDocuments += 1 }
                 results += prepared.results
                 // Each record's key, then its rows per table (encoded by the worker), in input order.
-                var r = 0
-                try prepared.rows.forEach { part, bytes in
+                try prepared.rows.forEach { part, key, bytes in
                     let stager = stagers[Int(part.kind)]
-                    if part.table == 0 {
-                        try stager.add(prepared.records[r], source: file.source, file: job.display)
-                        r += 1
-                    }
+                    if let key { try stager.add(key, source: file.source, file: job.display) }
                     stager.addRows(table: Int(part.table), bytes, count: Int(part.rows))
                 }
             }
@@ -193,12 +189,84 @@ public final class ImportStage {
         let overflow: OverflowFile
         var tally = GradeTally()
         let head = RowEncoder(), body = RowEncoder()
+        /// The notices and dispensings of the document being read, encoded as they are read.
+        let records: StreamedRecords
 
-        init(rowDirectory: String, number: Int) throws {
+        init(rowDirectory: String, number: Int, directory: MemberDirectory) throws {
             reader.compactCheckups = true
             try FileSystem.makeDirectory(rowDirectory)
             overflow = try OverflowFile(path: rowDirectory + "/overflow-w\(number)")
+            records = StreamedRecords(directory: directory, overflow: overflow, rows: head)
         }
+    }
+
+    /// The import's `HealthRecordSink`: a document's notices and dispensings encoded into rows (and
+    /// spooled with `DocumentRows`) as the reader hands them over, for the member its 被保険者 names,
+    /// so no document holds its records. What was taken goes with the document if it is accepted
+    /// (`handOver`), else it is dropped (`discard`).
+    final class StreamedRecords: HealthRecordSink {
+        private let directory: MemberDirectory
+        private let overflow: OverflowFile
+        private let encoder: RowEncoder
+        private var file: ImportFile?
+        private var display = ""
+        /// The 被保険者 of the records taken, and the member it names (nil: nothing taken yet).
+        private(set) var subject: DocumentSubject?
+        private var person: Result<UInt64, DocumentProblem>?
+        private var rows = DocumentRows()
+
+        init(directory: MemberDirectory, overflow: OverflowFile, rows: RowEncoder) {
+            self.directory = directory; self.overflow = overflow; self.encoder = rows
+        }
+
+        /// The next document, from `job`, is read.
+        func begin(_ job: DocumentJob) {
+            discard()
+            file = job.file
+            display = job.display
+        }
+
+        func take(_ notice: CostNotice, of subject: DocumentSubject) {
+            guard let (pid, file) = member(subject) else { return }
+            let key = RecordRows.costNotice(notice, person: pid, source: file.source, file: display, rows: encoder)
+            rows.add(kind: 1, table: 0, encoder, key: key, overflowTo: overflow)
+        }
+
+        func take(_ dispensing: Dispensing, of subject: DocumentSubject) {
+            guard let (pid, file) = member(subject) else { return }
+            let key = RecordRows.dispensing(dispensing, person: pid, source: file.source, file: display, rows: encoder)
+            rows.add(kind: 2, table: 0, encoder, key: key, overflowTo: overflow)
+        }
+
+        /// The member the records are for, resolved with the first one (nil: none; the document is
+        /// then refused for it, once read, and nothing is encoded).
+        private func member(_ s: DocumentSubject) -> (UInt64, ImportFile)? {
+            guard let file else { return nil }
+            if person == nil {
+                subject = s
+                person = ImportStage.resolve(s, file: file, directory: directory)
+            }
+            guard case .success(let pid) = person else { return nil }
+            return (pid, file)
+        }
+
+        /// The rows of the records taken (the document is accepted); the sink is empty after.
+        func handOver() -> DocumentRows {
+            defer { rows = DocumentRows(); subject = nil; person = nil }
+            return rows
+        }
+
+        /// Drops whatever was taken (the document is refused, or read again).
+        func discard() {
+            rows.discard()
+            subject = nil
+            person = nil
+        }
+    }
+
+    /// The member a document's subject names (a member upload: only the uploader).
+    static func resolve(_ subject: DocumentSubject, file: ImportFile, directory: MemberDirectory) -> Result<UInt64, DocumentProblem> {
+        MemberDirectory.keys(subject).flatMap { directory.resolve($0, uploadedBy: file.source == .memberUpload ? file.uploader : nil) }
     }
 
     /// A document made ready to stage: its records' keys and their encoded rows.
@@ -206,7 +274,8 @@ public final class ImportStage {
         var kind: String
         var declaredCount: Int?
         var results = 0
-        var records: [StagedKey] = []
+        /// The member of the document's records (none: a transfer index or summary).
+        var person: UInt64?
         var rows = DocumentRows()
         /// A member document deleted at the member's request (nothing of it is staged).
         var deleted = false
@@ -225,6 +294,7 @@ public final class ImportStage {
     static func prepare(_ o: Outcome, job: DocumentJob, directory: MemberDirectory, items: CheckupItemIndex, grader: Grader?,
                         book: ImportDocumentBook, context: ImportWorker) -> PreparedOutcome {
         var prepared = prepareDocument(o, job: job, directory: directory, items: items, grader: grader, book: book, context: context)
+        context.records.discard()   // what it took, unless the document took it over
         prepared.bytes = o.bytes
         prepared.failure = o.failure ?? context.overflow.failure
         return prepared
@@ -244,11 +314,11 @@ public final class ImportStage {
         let subject = doc.subject!
         let key = "\(subject.insurerNumber):\(subject.symbol):\(subject.number)"
         let person: UInt64
-        switch MemberDirectory.keys(subject).flatMap({ directory.resolve($0, uploadedBy: file.source == .memberUpload ? file.uploader : nil) }) {
+        switch resolve(subject, file: file, directory: directory) {
         case .failure(let p): return PreparedOutcome(prepared: .failure(p), sha256: o.sha256, key: key)
         case .success(let pid): person = pid
         }
-        var p = Prepared(kind: doc.kind)
+        var p = Prepared(kind: doc.kind, person: person)
         // Every checkup, notice and prescription document holds at least one record: a deleted one is
         // refused before anything of it is staged.
         if book.isDeleted(o.sha256, source: file.source) {
@@ -263,18 +333,18 @@ public final class ImportStage {
             let r = RecordRows.checkup(c, results: format.results, arena: format.arena, person: person, source: file.source, file: job.display,
                                        items: items, grading: grader.map { ($0, directory.sex(of: person)) }, tally: &context.tally,
                                        head: context.head, body: context.body)
-            p.rows.add(kind: 0, table: 0, context.head, overflowTo: overflow)
+            p.rows.add(kind: 0, table: 0, context.head, key: r, overflowTo: overflow)
             p.rows.add(kind: 0, table: 1, context.body, overflowTo: overflow)
-            p.records = [r]
         case .costNotices(let n):
+            // The notices the reader handed over as it read them, then any the document holds.
+            p.rows = context.records.handOver()
             RecordRows.costNotices(n, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
-                p.rows.add(kind: 1, table: 0, rows, overflowTo: overflow)
-                p.records.append(r)
+                p.rows.add(kind: 1, table: 0, rows, key: r, overflowTo: overflow)
             }
         case .prescriptions(let rx):
+            p.rows = context.records.handOver()
             RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
-                p.rows.add(kind: 2, table: 0, rows, overflowTo: overflow)
-                p.records.append(r)
+                p.rows.add(kind: 2, table: 0, rows, key: r, overflowTo: overflow)
             }
         case .transferIndex: break
         }
@@ -286,7 +356,22 @@ public final class ImportStage {
     /// rejected (it is not what was sent either way; a pipeline leaves a file that changed after
     /// it was hashed in the inbox). A plain XML file given up on part-way is read to its end, so the
     /// manifest carries the whole file's SHA-256.
-    static func read(_ job: DocumentJob, reader: HealthDocumentReader) -> Outcome {
+    ///
+    /// With `sink`, the reader hands it a cost notice's or prescription's records as it reads them.
+    /// Should 被保険者 come again after records and name someone else, they went to the wrong member:
+    /// the document is then read again, its records held by the document.
+    static func read(_ job: DocumentJob, reader: HealthDocumentReader, streamingTo sink: StreamedRecords? = nil) -> Outcome {
+        sink?.begin(job)
+        reader.recordSink = sink
+        defer { reader.recordSink = nil }
+        let o = readDocument(job, reader: reader)
+        guard let sink, let taken = sink.subject, case .success(let doc) = o.result, doc.subject != taken else { return o }
+        sink.discard()
+        reader.recordSink = nil
+        return readDocument(job, reader: reader)
+    }
+
+    private static func readDocument(_ job: DocumentJob, reader: HealthDocumentReader) -> Outcome {
         if let refused = job.refused { return Outcome(result: .failure(refused), sha256: nil) }
         let file = job.file
         do {

@@ -12,6 +12,15 @@ public class KenpoXMLDocument {
     var subjectSeen = false
     var problem: DocumentProblem?
     private let namespaceBytes: [UInt8]
+    /// Where the records go as they are read (see `HealthRecordSink`); nil: the document holds them.
+    var sink: HealthRecordSink?
+    /// 被保険者 has been read to its end: a sink may take records from now on.
+    private var subjectRead = false
+    /// Records read (通知 / 調剤), kept or handed over.
+    private var records = 0
+    /// The first record that lacks a required part, refused once the document is read (after the
+    /// problems `checkSubject` reports first).
+    private var incomplete: DocumentProblem?
 
     init(parser: XMLStreamParser, namespace: String) {
         self.parser = parser
@@ -48,6 +57,10 @@ public class KenpoXMLDocument {
             leaf(local, value: value, depth: path.count)
         }
         endOf(local, depth: path.count)
+        if path.count == 2 && local == "被保険者" {
+            subjectRead = true
+            subjectWasRead()
+        }
         path.removeLast()
     }
 
@@ -58,7 +71,44 @@ public class KenpoXMLDocument {
     /// Any element of the namespace closing (override).
     func endOf(_ local: String, depth: Int) {}
 
+    /// 被保険者 has just been read to its end (override: hand the records held so far to the sink).
+    func subjectWasRead() {}
+
     func fail(_ p: DocumentProblem) { if problem == nil { problem = p } }
+
+    /// What becomes of a record whose end tag was just read.
+    enum Disposal {
+        /// The document holds it (no sink, or 被保険者 is not read yet).
+        case keep
+        case handOver
+        /// The document is refused whatever follows: neither kept nor handed over (and the records
+        /// held so far can go).
+        case drop
+    }
+
+    /// Counts a record just read, notes what it lacks (`missing`, nil if complete), and says where it goes.
+    func dispose(missing: DocumentProblem?) -> Disposal {
+        records += 1
+        if incomplete == nil { incomplete = missing }
+        guard sink != nil else { return .keep }
+        if problem != nil || incomplete != nil { return .drop }
+        return subjectRead ? .handOver : .keep
+    }
+
+    /// With a sink: hands it the records `held` until 被保険者 was read (none if the document is
+    /// refused already) and empties `held`. Without one the document keeps them.
+    func handOver<Record>(_ held: inout [Record], _ take: (HealthRecordSink, Record) -> Void) {
+        guard let sink else { return }
+        if problem == nil && incomplete == nil { for r in held { take(sink, r) } }
+        held = []
+    }
+
+    /// `checkSubject`, then that the document holds a record (`none`: the message if not) and that each is complete.
+    func checkRecords(none: String) throws {
+        try checkSubject()
+        guard records > 0 else { throw DocumentProblem(.documentIncomplete, line: 1, none) }
+        if let incomplete { throw incomplete }
+    }
 
     func checkSubject() throws {
         if let problem { throw problem }

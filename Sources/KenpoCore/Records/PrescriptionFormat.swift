@@ -59,20 +59,30 @@ public final class PrescriptionFormat: KenpoXMLDocument, HealthDocumentFormat {
 
     override func endOf(_ local: String, depth: Int) {
         if depth == 3 && local == "医薬品" && path[1] == "調剤" { dispensing.drugs.append(drug) }
-        if depth == 2 && local == "調剤" { dispensings.append(dispensing) }
+        guard depth == 2 && local == "調剤" else { return }
+        let d = dispensing
+        switch dispose(missing: Self.missing(d)) {
+        case .keep: dispensings.append(d)
+        case .handOver: sink!.take(d, of: subject)
+        case .drop: dispensings = []
+        }
     }
 
-    public func finish() throws -> HealthDocument {
-        try checkSubject()
-        guard !dispensings.isEmpty else { throw DocumentProblem(.documentIncomplete, line: 1, "the document holds no 調剤") }
-        for d in dispensings {
-            guard !d.date.isEmpty, !d.institution.isEmpty || !d.pharmacy.isEmpty, !d.drugs.isEmpty else {
-                throw DocumentProblem(.documentIncomplete, line: d.line, "調剤 needs 調剤年月日, 医療機関名称 or 薬局名称, and at least one 医薬品")
-            }
-            for g in d.drugs where g.code.isEmpty && g.name.isEmpty {
-                throw DocumentProblem(.documentIncomplete, line: d.line, "医薬品 needs 医薬品コード or 薬剤名")
-            }
+    /// What a dispensing lacks, if anything.
+    private static func missing(_ d: Dispensing) -> DocumentProblem? {
+        guard !d.date.isEmpty, !d.institution.isEmpty || !d.pharmacy.isEmpty, !d.drugs.isEmpty else {
+            return DocumentProblem(.documentIncomplete, line: d.line, "調剤 needs 調剤年月日, 医療機関名称 or 薬局名称, and at least one 医薬品")
         }
+        if d.drugs.contains(where: { $0.code.isEmpty && $0.name.isEmpty }) {
+            return DocumentProblem(.documentIncomplete, line: d.line, "医薬品 needs 医薬品コード or 薬剤名")
+        }
+        return nil
+    }
+
+    override func subjectWasRead() { handOver(&dispensings) { $0.take($1, of: subject) } }
+
+    public func finish() throws -> HealthDocument {
+        try checkRecords(none: "the document holds no 調剤")
         var doc = PrescriptionDocument()
         doc.subject = subject
         doc.dispensings = dispensings

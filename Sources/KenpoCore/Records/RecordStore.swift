@@ -36,49 +36,102 @@ extension RecordSource {
     static func mask(_ s: Set<RecordSource>) -> UInt8 { s.reduce(0) { $0 | $1.bit } }
 }
 
-/// The encoded rows of one document's records, handed from a worker to the consumer with the
-/// document: per record and table a part (rows, bytes), the bytes back to back. Past a few MB (a
-/// huge notice file) the bytes go to the worker's overflow file instead, so memory holds no more
-/// than a window of ordinary documents whatever their size.
+/// The records of one document, handed from a worker to the consumer with the document: frames back
+/// to back, per record and table one (kind, table, rows, length; a record's first table with its
+/// key, `StagedKey`), then the rows' bytes as encoded. Past 1 MB (a big notice file) the frames go to
+/// the worker's overflow file, up to 1 MB at a time, so memory holds no more than a window of
+/// ordinary documents whatever their size, and nothing per record.
 struct DocumentRows {
     struct Part { var kind: UInt8; var table: UInt8; var rows: UInt32; var length: UInt32 }
-    var parts: [Part] = []
-    var bytes: [UInt8] = []
-    /// Where the bytes are when they overflowed: the worker's file, from `offset`.
-    var overflow: (file: OverflowFile, offset: Int)? = nil
-    static let inlineLimit = 4 << 20
+    /// The frames not (yet) in the overflow file.
+    private var bytes: [UInt8] = []
+    /// The frames written to the worker's file: `length` bytes from `offset`; `bytes` follows them.
+    private var overflow: (file: OverflowFile, offset: Int, length: Int)? = nil
+    /// The most bytes held in memory (a larger frame is held alone).
+    static let inlineLimit = 1 << 20
+    /// kind, table, rows, length; then, for table 0, id, person, content and the document date's length.
+    private static let partHeader = 10, keyHeader = 28
 
-    mutating func add(kind: Int, table: Int, _ rows: RowEncoder, overflowTo file: OverflowFile) {
+    /// A record's rows for one table of its kind, its key with table 0's (`key` given exactly then).
+    mutating func add(kind: Int, table: Int, _ rows: RowEncoder, key: StagedKey? = nil, overflowTo file: OverflowFile) {
+        precondition((table == 0) == (key != nil), "a record's key travels with its first table")
         rows.withBytes { b in
-            parts.append(Part(kind: UInt8(kind), table: UInt8(table), rows: UInt32(rows.rows), length: UInt32(b.count)))
-            if overflow == nil && bytes.count + b.count > Self.inlineLimit {
-                overflow = (file, file.size)
-                bytes.withUnsafeBytes { file.append($0) }
-                bytes = []
+            let size = Self.partHeader + (key.map { Self.keyHeader + $0.documentDate.utf8.count } ?? 0) + b.count
+            if bytes.count + size > Self.inlineLimit && !bytes.isEmpty { spill(to: file) }
+            put(UInt8(kind)); put(UInt8(table)); put(UInt32(rows.rows)); put(UInt32(b.count))
+            if var key {
+                put(key.id); put(key.person); put(key.content)
+                key.documentDate.withUTF8 { d in
+                    put(UInt32(d.count))
+                    bytes.append(contentsOf: d)
+                }
             }
-            if overflow != nil { file.append(b) } else { bytes.append(contentsOf: b) }
+            bytes.append(contentsOf: b)
         }
     }
 
-    /// Each part's bytes in order (read back from the overflow file when there).
-    func forEach(_ body: (Part, UnsafeRawBufferPointer) throws -> Void) throws {
-        guard let (file, start) = overflow else {
-            try bytes.withUnsafeBytes { all in
-                var at = 0
-                for p in parts {
-                    try body(p, UnsafeRawBufferPointer(rebasing: all[at..<(at + Int(p.length))]))
-                    at += Int(p.length)
-                }
+    /// Moves the frames held in memory to the end of the overflow file.
+    private mutating func spill(to file: OverflowFile) {
+        if overflow == nil { overflow = (file, file.size, 0) }
+        bytes.withUnsafeBytes { file.append($0) }
+        overflow!.length += bytes.count
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func put<T: FixedWidthInteger>(_ v: T) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// Drops the rows (the document is refused after they were encoded), and what of them went to
+    /// the overflow file.
+    mutating func discard() {
+        if let o = overflow { o.file.truncate(to: o.offset) }
+        self = DocumentRows()
+    }
+
+    /// Each part in order: its key (table 0) and its rows' bytes (read back from the overflow file
+    /// when there).
+    func forEach(_ body: (Part, StagedKey?, UnsafeRawBufferPointer) throws -> Void) throws {
+        if let (file, offset, length) = overflow {
+            var pending: [UInt8] = []
+            var at = offset
+            while at < offset + length {
+                let n = min(256 << 10, offset + length - at)
+                try file.read(at: at, count: n, appendingTo: &pending)
+                at += n
+                let used = try pending.withUnsafeBytes { try Self.frames($0, body) }
+                pending.removeFirst(used)
             }
-            return
+            guard pending.isEmpty else { throw KenpoError.io(path: file.path, message: "spool ends inside a record") }
         }
-        var at = start
-        var buffer: [UInt8] = []
-        for p in parts {
-            try file.read(at: at, count: Int(p.length), into: &buffer)
-            try buffer.withUnsafeBytes { try body(p, $0) }
-            at += Int(p.length)
+        let used = try bytes.withUnsafeBytes { try Self.frames($0, body) }
+        precondition(used == bytes.count, "DocumentRows holds a partial frame")
+    }
+
+    /// The whole frames at the start of `b`, each handed to `body`; returns the bytes they take.
+    private static func frames(_ b: UnsafeRawBufferPointer, _ body: (Part, StagedKey?, UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+        func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        var at = 0
+        while b.count - at >= partHeader {
+            let part = Part(kind: b[at], table: b[at + 1], rows: u32(at + 2), length: u32(at + 6))
+            var head = partHeader
+            if part.table == 0 {
+                guard b.count - at >= partHeader + keyHeader else { break }
+                head += keyHeader + Int(u32(at + partHeader + 24))
+            }
+            let end = at + head + Int(part.length)
+            guard end <= b.count else { break }
+            var key: StagedKey? = nil
+            if part.table == 0 {
+                let k = at + partHeader
+                key = StagedKey(id: u64(k), person: u64(k + 8), content: u64(k + 16),
+                                documentDate: String(decoding: b[(k + keyHeader)..<(at + head)], as: UTF8.self))
+            }
+            try body(part, key, UnsafeRawBufferPointer(rebasing: b[(at + head)..<end]))
+            at = end
         }
+        return at
     }
 }
 
@@ -103,12 +156,22 @@ final class OverflowFile: @unchecked Sendable {
         do { try FileSystem.writeAll(fd, b, path: path); size += b.count } catch let e as KenpoError { failure = e } catch {}
     }
 
-    func read(at offset: Int, count: Int, into buffer: inout [UInt8]) throws {
+    /// Forgets what was written from `offset` on (the rows of a document refused after they were
+    /// spooled): later appends go there. The file is cut short too, when it can be (only disk space).
+    func truncate(to offset: Int) {
+        guard failure == nil, offset < size, lseek(fd, off_t(offset), SEEK_SET) >= 0 else { return }
+        size = offset
+        _ = ftruncate(fd, off_t(offset))
+    }
+
+    /// Reads `count` bytes from `offset` onto the end of `buffer`.
+    func read(at offset: Int, count: Int, appendingTo buffer: inout [UInt8]) throws {
         if let failure { throw failure }
-        buffer = [UInt8](repeating: 0, count: count)
         guard count > 0 else { return }
+        let base = buffer.count
+        buffer += [UInt8](repeating: 0, count: count)
         try buffer.withUnsafeMutableBytes { b in
-            try FileSystem.preadAll(fd, b.baseAddress!, count: count, at: offset, path: path) {
+            try FileSystem.preadAll(fd, b.baseAddress! + base, count: count, at: offset, path: path) {
                 KenpoError.io(path: path, message: "spool read failed: the file ends before byte \(offset + count)")
             }
         }
@@ -358,7 +421,7 @@ final class RecordStager {
                 let count = Int(index.a), length = Int(index.b)
                 try runRows.read(length, into: &buffer)
                 guard seq <= received, kept[seq >> 6] & (1 << UInt64(seq & 63)) != 0 else { continue }
-                try buffer.withUnsafeBytes { b in
+                buffer.withUnsafeBytes { b in
                     if let column = table.sourceColumn, let mask = sourcesOf[seq] {
                         Self.resource(b, column: column, to: RecordSource.format(mask: mask), into: out)
                     } else {

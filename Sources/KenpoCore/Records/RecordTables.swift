@@ -321,59 +321,65 @@ enum RecordRows {
         return StagedKey(id: id, person: person, content: content.value, documentDate: documentDate)
     }
 
-    /// One record per notice; `emit` gets each record's key and its row (cost_notices.csv). Each
-    /// value is written as bytes (`number` for amounts, hex ids from `withHex`): no String per field.
+    /// One record per notice; `emit` gets each record's key and its row (cost_notices.csv).
     static func costNotices(_ d: CostNoticeDocument, person: UInt64, source: RecordSource, file: String,
                             rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
+        for n in d.notices { emit(costNotice(n, person: person, source: source, file: file, rows: rows), rows) }
+    }
+
+    /// A notice's record: its key, and its row encoded into `rows` (reset first). Each value is written
+    /// as bytes (`number` for amounts, hex ids from `withHex`): no String per field.
+    static func costNotice(_ n: CostNotice, person: UInt64, source: RecordSource, file: String, rows: RowEncoder) -> StagedKey {
         withHex(person) { pid in
-            for n in d.notices {
-                var h = StableHash.Builder("cost-notice")
-                h.add(bytes: pid); h.add(n.month); h.add(n.category); h.add(n.institution)
-                let id = h.value
-                var c = StableHash.Builder("notice-content")
-                c.add(n.month); c.add(n.category); c.add(String(n.days)); c.add(n.institution); c.add(String(n.totalCost))
-                c.add(String(n.insurerPaid)); c.add(String(n.publicPaid)); c.add(String(n.counterPaid))
-                rows.reset()
-                withHex(id) { rows.plainField($0) }
-                rows.plainField(pid)
-                rows.field(n.month); rows.field(n.category); rows.number(n.days); rows.field(n.institution)
-                rows.number(n.totalCost); rows.number(n.insurerPaid); rows.number(n.publicPaid); rows.number(n.counterPaid)
-                withHex(c.value) { rows.plainField($0) }
-                rows.field(source.rawValue); rows.field(file)
-                rows.endRow()
-                emit(StagedKey(id: id, person: person, content: c.value, documentDate: ""), rows)
-            }
+            var h = StableHash.Builder("cost-notice")
+            h.add(bytes: pid); h.add(n.month); h.add(n.category); h.add(n.institution)
+            let id = h.value
+            var c = StableHash.Builder("notice-content")
+            c.add(n.month); c.add(n.category); c.add(String(n.days)); c.add(n.institution); c.add(String(n.totalCost))
+            c.add(String(n.insurerPaid)); c.add(String(n.publicPaid)); c.add(String(n.counterPaid))
+            rows.reset()
+            withHex(id) { rows.plainField($0) }
+            rows.plainField(pid)
+            rows.field(n.month); rows.field(n.category); rows.number(n.days); rows.field(n.institution)
+            rows.number(n.totalCost); rows.number(n.insurerPaid); rows.number(n.publicPaid); rows.number(n.counterPaid)
+            withHex(c.value) { rows.plainField($0) }
+            rows.field(source.rawValue); rows.field(file)
+            rows.endRow()
+            return StagedKey(id: id, person: person, content: c.value, documentDate: "")
         }
     }
 
-    /// One record per dispensing, one row per drug (prescriptions.csv), written as `costNotices` writes.
+    /// One record per dispensing (prescriptions.csv), as `costNotices`.
     static func prescriptions(_ d: PrescriptionDocument, person: UInt64, source: RecordSource, file: String,
                               rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
+        for disp in d.dispensings { emit(dispensing(disp, person: person, source: source, file: file, rows: rows), rows) }
+    }
+
+    /// A dispensing's record: its key, and one row per drug encoded into `rows` (reset first), as `costNotice` writes.
+    static func dispensing(_ disp: Dispensing, person: UInt64, source: RecordSource, file: String, rows: RowEncoder) -> StagedKey {
         withHex(person) { pid in
-            for disp in d.dispensings {
-                var h = StableHash.Builder("dispensing")
-                h.add(bytes: pid); h.add(disp.date); h.add(disp.institution); h.add(disp.pharmacy)
-                let id = h.value
-                var c = StableHash.Builder("dispensing-content")
-                c.add(disp.date); c.add(disp.institution); c.add(disp.pharmacy)
-                for g in disp.drugs {
-                    c.add(g.code); c.add(g.name); c.add(g.ingredient); c.add(g.dose); c.add(g.unit); c.add(g.directions); c.add(String(g.days))
-                }
-                rows.reset()
-                withHex(id) { hexID in
-                    withHex(c.value) { hash in
-                        for (i, g) in disp.drugs.enumerated() {
-                            rows.plainField(hexID); rows.plainField(pid)
-                            rows.field(disp.date); rows.field(disp.institution); rows.field(disp.pharmacy); rows.number(i + 1)
-                            rows.field(g.code); rows.field(g.name); rows.field(g.ingredient); rows.field(g.dose); rows.field(g.unit)
-                            rows.field(g.directions); rows.number(g.days)
-                            rows.plainField(hash); rows.field(source.rawValue); rows.field(file)
-                            rows.endRow()
-                        }
+            var h = StableHash.Builder("dispensing")
+            h.add(bytes: pid); h.add(disp.date); h.add(disp.institution); h.add(disp.pharmacy)
+            let id = h.value
+            var c = StableHash.Builder("dispensing-content")
+            c.add(disp.date); c.add(disp.institution); c.add(disp.pharmacy)
+            for g in disp.drugs {
+                c.add(g.code); c.add(g.name); c.add(g.ingredient); c.add(g.dose); c.add(g.unit); c.add(g.directions); c.add(String(g.days))
+            }
+            rows.reset()
+            withHex(id) { hexID in
+                withHex(c.value) { hash in
+                    for (i, g) in disp.drugs.enumerated() {
+                        rows.plainField(hexID); rows.plainField(pid)
+                        rows.field(disp.date); rows.field(disp.institution); rows.field(disp.pharmacy); rows.number(i + 1)
+                        rows.field(g.code); rows.field(g.name); rows.field(g.ingredient); rows.field(g.dose); rows.field(g.unit)
+                        rows.field(g.directions); rows.number(g.days)
+                        rows.plainField(hash); rows.field(source.rawValue); rows.field(file)
+                        rows.endRow()
                     }
                 }
-                emit(StagedKey(id: id, person: person, content: c.value, documentDate: ""), rows)
             }
+            return StagedKey(id: id, person: person, content: c.value, documentDate: "")
         }
     }
 
