@@ -37,6 +37,16 @@ func loadAverage() -> String {
     return s.split(separator: " ").prefix(3).joined(separator: " ")
 }
 
+/// Bytes the kernel has read from block devices since boot (`pgpgin` in /proc/vmstat, KiB), machine-wide:
+/// the difference across a run on a quiet machine tells how much of its input came from disk rather
+/// than the page cache.
+func bytesReadFromDisk() -> Int? {
+    guard let s = try? String(contentsOfFile: "/proc/vmstat", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("pgpgin ") }),
+          let kib = Int(line.dropFirst("pgpgin ".count)) else { return nil }
+    return kib * 1024
+}
+
 private func cpuModel() -> String {
     var u = utsname()
     uname(&u)

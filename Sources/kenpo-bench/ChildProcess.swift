@@ -15,6 +15,8 @@ struct Measurement {
     var seconds: Double
     /// User + system CPU seconds of the child and its children.
     var cpuSeconds: Double
+    /// The system (kernel) part of `cpuSeconds`.
+    var systemSeconds: Double = 0
     var maxRSSKiB: Int
     /// Exit status, or nil when killed by a signal.
     var status: Int32?
@@ -86,10 +88,10 @@ func measure(_ argv: [String], stdoutPath: String, stderrPath: String, pin: Stri
         guard errno == EINTR else { fail("wait4 failed: \(String(cString: strerror(errno)))", status: 1) }
     }
     let seconds = monotonicSeconds() - start
-    let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + system
     let termSignal = status & 0x7F
-    var m = Measurement(seconds: seconds, cpuSeconds: cpu, maxRSSKiB: Int(usage.ru_maxrss),
+    var m = Measurement(seconds: seconds, cpuSeconds: cpu, systemSeconds: system, maxRSSKiB: Int(usage.ru_maxrss),
                         status: termSignal == 0 ? (status >> 8) & 0xFF : nil,
                         signal: termSignal == 0 ? nil : termSignal,
                         stdoutPath: stdoutPath, stderrPath: stderrPath)

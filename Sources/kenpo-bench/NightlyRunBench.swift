@@ -13,6 +13,8 @@ struct NightlyRunResult {
     var inputBytes: Int
     var inputFiles: Int
     var run: Measurement
+    /// Read from disk machine-wide during the run (`bytesReadFromDisk`), nil where /proc/vmstat is missing.
+    var diskRead: Int?
     /// The run's steps in order (seconds, peak RSS), from its published manifest.
     var steps: [Manifest.Step]
     var outbox: String { nightlyOutbox(root: root) }
@@ -128,16 +130,19 @@ func nightlyRun(members n: Int, _ o: BenchOptions, env: BenchEnvironment) -> Res
     writePipeline(root: root, members: n, seed: o.seed)
 
     let load = loadAverage()
+    let readBefore = bytesReadFromDisk()
     let m = measure([env.kenpo, "run", "pipelines/bench.pipeline", "--data", "var", "--date", runDateText],
                     stdoutPath: root + "/run.out", stderrPath: root + "/run.err", directory: root)
     guard m.status == 0 || m.status == 3 else {
         fail("kenpo run (\(short(n)) members) \(m.how); its stderr (\(root)/run.err) ends:\n\(tail(root + "/run.err", lines: 20))", status: 1)
     }
+    let readAfter = bytesReadFromDisk()
+    let diskRead = readBefore.flatMap { b in readAfter.map { $0 - b } }
     let steps = publishedManifest(data: root + "/var")?.steps ?? []
     print(String(format: "  %@: kenpo run %.2f s wall, %.2f s CPU, peak %.0f MB, exit %d (load before: %@)", short(n), m.seconds, m.cpuSeconds,
                  m.peakMB, m.status ?? -1, load))
     return .success(NightlyRunResult(members: n, root: root, inputBytes: inbox.bytes, inputFiles: inbox.paths.count,
-                                      run: m, steps: steps))
+                                      run: m, diskRead: diskRead, steps: steps))
 }
 
 /// The pipeline over everything `kenpo generate --health` wrote into root/inbox.
@@ -192,5 +197,15 @@ func stepTable(_ runs: [NightlyRunResult]) -> (headers: [String], rows: [[String
     for r in runs { cpu.append(String(format: "%.1f", r.run.cpuSeconds)) }
     if runs.count > 1 { cpu.append(String(format: "%.1f×", runs.last!.run.cpuSeconds / base.run.cpuSeconds)) }
     rows.append(cpu)
+    // The kernel's share and what came from disk: a run whose inputs no longer fit the page cache
+    // reads them from disk, and that CPU (virtio, copies, wake-ups) is the kernel's, not kenpo's.
+    var system = ["of it system (kernel)"]
+    for r in runs { system.append(String(format: "%.1f", r.run.systemSeconds)) }
+    if runs.count > 1 { system.append(base.run.systemSeconds > 0 ? String(format: "%.1f×", runs.last!.run.systemSeconds / base.run.systemSeconds) : "–") }
+    rows.append(system)
+    var disk = ["read from disk (MB, machine-wide)"]
+    for r in runs { disk.append(r.diskRead.map { String(format: "%.0f", Double($0) / 1e6) } ?? "–") }
+    if runs.count > 1 { disk.append("–") }
+    rows.append(disk)
     return (headers, rows)
 }
