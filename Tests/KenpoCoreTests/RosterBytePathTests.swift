@@ -6,33 +6,14 @@ import Testing
 /// keys from those bytes. These tables hold them to the String rules they stand for: same field
 /// values, same reject, same key hashes, same members.csv bytes, over awkward input.
 @Suite struct RosterBytePathTests {
-    /// Every field mapped, UTF-8 (the reader's UTF-8 path) — the CP932 path is checked below.
-    static let profileText = """
-    [insurer]
-    name = bytes
-    insurer_number = 06139992
-    [file]
-    encoding = UTF-8
-    date_style = auto
-    [columns]
-    insurer_number = ins
-    symbol = sym
-    number = num
-    branch = br
-    kana_name = kana
-    kanji_name = kanji
-    birth_date = birth
-    sex = sex
-    relationship = rel
-    qualified_date = q
-    disqualified_date = dq
+    /// Every field mapped, UTF-8 (the reader's UTF-8 path) — the CP932 path is checked below: the
+    /// shared test profile plus the member reference and address columns.
+    static let profileText = testProfileText + """
+
     member_ref = ref
     postal_code = zip
     address = addr1
     address2 = addr2
-    former_insurer_number = fins
-    former_symbol = fsym
-    former_number = fnum
     """
     static let header = ["ins", "sym", "num", "br", "kana", "kanji", "birth", "sex", "rel", "q", "dq", "ref", "zip", "addr1", "addr2", "fins", "fsym", "fnum"]
     static let good = ["06139992", "1001", "12345678", "00", "ﾔﾏﾀﾞ ｷｮｳｺ", "山田 恭子", "S55.1.2", "2", "本人", "2000/04/01", "", "", "123-4567", "東京都", "", "", "", ""]
