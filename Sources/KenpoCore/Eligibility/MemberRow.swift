@@ -63,9 +63,15 @@ public struct MemberRow {
         close(field, from: start)
     }
 
-    func range(_ field: Field) -> Range<Int> { starts[field.rawValue]..<ends[field.rawValue] }
+    // Reads go through `span`: subscripting an InlineArray directly copied all of it (a 168-byte memcpy)
+    // for every element read — about a hundred a row in `encodeCSV` alone (Swift 6.3).
+    func range(_ field: Field) -> Range<Int> { withBounds { s, e in s[field.rawValue]..<e[field.rawValue] } }
 
-    func isEmpty(_ field: Field) -> Bool { starts[field.rawValue] == ends[field.rawValue] }
+    func isEmpty(_ field: Field) -> Bool { withBounds { s, e in s[field.rawValue] == e[field.rawValue] } }
+
+    /// Calls `body` with the start and end of every field, indexed by `Field.rawValue`.
+    @inline(__always)
+    func withBounds<R>(_ body: (Span<Int>, Span<Int>) throws -> R) rethrows -> R { try body(starts.span, ends.span) }
 
     /// Calls `body` with the bytes of `field` (valid only inside the closure).
     @inline(__always)
@@ -101,6 +107,10 @@ public struct MemberRow {
     /// Appends this member as one `members.csv` row (CRLF included), byte for byte what
     /// `MemberRecord.encodeCSV` writes; `personID` (16 hex digits) replaces the stored id when given.
     public func encodeCSV(personID: UInt64?, into out: inout [UInt8]) {
+        withBounds { starts, ends in encodeCSV(personID: personID, starts: starts, ends: ends, into: &out) }
+    }
+
+    private func encodeCSV(personID: UInt64?, starts: Span<Int>, ends: Span<Int>, into out: inout [UInt8]) {
         bytes.withUnsafeBufferPointer { b in
             if !Self.mayNeedQuoting(b) {
                 // Nearly every row: no field holds a comma, quote, CR or LF, so none is quoted. The row is

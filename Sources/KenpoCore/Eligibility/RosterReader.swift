@@ -274,7 +274,9 @@ public final class RosterReader {
         var text = self.text, starts = textStarts, ends = textEnds
         self.text = []
         defer { self.text = text; textStarts = starts; textEnds = ends }
-        let columns = columnIndex
+        // Read through `span`: subscripting an InlineArray copied all of it per element read (Swift 6.3).
+        let columnTable = columnIndex
+        let columns = columnTable.span
         let fieldEnds = csv.fieldEnds
         return csv.fieldData.withUnsafeBytes { data -> (Int, DecodeFailure)? in
             for o in 0..<columns.count {
@@ -329,7 +331,8 @@ public final class RosterReader {
         var m = row
         row = .placeholder
         m.reset()
-        let result = text.withUnsafeBufferPointer { t in normalise(t, into: &m) }
+        let starts = textStarts, ends = textEnds
+        let result = text.withUnsafeBufferPointer { t in normalise(t, starts: starts.span, ends: ends.span, into: &m) }
         switch result {
         case .success(let dates):
             let r = RosterRow(normalised: m, qualified: dates.qualified, disqualified: dates.disqualified, formerCard: dates.formerCard)
@@ -341,10 +344,11 @@ public final class RosterReader {
         }
     }
 
-    private func normalise(_ t: UnsafeBufferPointer<UInt8>, into m: inout MemberRow)
+    /// `starts`, `ends`: `textStarts` and `textEnds` as spans (an InlineArray subscript copies the whole table per read).
+    private func normalise(_ t: UnsafeBufferPointer<UInt8>, starts: Span<Int>, ends: Span<Int>, into m: inout MemberRow)
         -> Result<(qualified: CalendarDate?, disqualified: CalendarDate?, formerCard: String?), RowProblem> {
         func f(_ field: RosterField) -> UnsafeBufferPointer<UInt8> {
-            UnsafeBufferPointer(rebasing: t[textStarts[field.ordinal]..<textEnds[field.ordinal]])
+            UnsafeBufferPointer(rebasing: t[starts[field.ordinal]..<ends[field.ordinal]])
         }
         for r in RosterField.required where Normalise.isBlank(f(r)) {
             return .failure(problem(.fieldMissing, r, "column '\(columnName(r))' (\(r.rawValue)) is empty"))
