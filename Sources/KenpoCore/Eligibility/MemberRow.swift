@@ -26,10 +26,6 @@ public struct MemberRow {
 
     public init() { bytes.reserveCapacity(512) }
 
-    /// A row that holds no storage, to stand in while the reader's row is moved out.
-    static let placeholder = MemberRow(empty: ())
-    private init(empty: Void) {}
-
     /// Empties the row for the next record, keeping its storage.
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
