@@ -159,6 +159,12 @@ public final class RosterReader {
 
     /// `decode`, the text appended to `out` as UTF-8; on failure nothing is appended.
     static func decode(_ bytes: UnsafeRawBufferPointer, decoder: CP932Decoder?, appendingTo out: inout [UInt8]) -> DecodeFailure? {
+        // Most fields (numbers, codes, dates) are ASCII without a NUL, their own text in either encoding
+        // (CP932 decodes ASCII to itself): appended without the NUL search and the decoder's call.
+        if !bytes.contains(where: { $0 == 0 || $0 >= 0x80 }) {
+            out.append(contentsOf: bytes)
+            return nil
+        }
         if let base = bytes.baseAddress, let nul = memchr(base, 0, bytes.count) {
             return DecodeFailure(byteOffset: base.distance(to: UnsafeRawPointer(nul)), byte: 0)
         }
