@@ -8,18 +8,16 @@ extension MemberRow {
     @inline(__always)
     func hash(_ tag: String, _ a: Field, _ b: Field, _ c: Field? = nil, _ d: Field? = nil, _ e: Field? = nil,
               _ f: Field? = nil) -> UInt64 {
-        withBounds { starts, ends in bytes.withUnsafeBufferPointer { p in
+        bytes.withUnsafeBufferPointer { p in
             var h = StableHash.Builder(tag)
-            @inline(__always) func add(_ field: Field) {
-                h.add(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[starts[field.rawValue]..<ends[field.rawValue]])))
-            }
+            @inline(__always) func add(_ field: Field) { h.add(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[range(field)]))) }
             add(a); add(b)
             if let c { add(c) }
             if let d { add(d) }
             if let e { add(e) }
             if let f { add(f) }
             return h.value
-        } }
+        }
     }
 
     /// `MasterIndex.Keys.ref(insurerNumber, memberRef)`.
