@@ -18,31 +18,27 @@ public struct MemberRow {
 
     /// Field bytes back to back, in the order they were written (not header order).
     var bytes: [UInt8] = []
-    /// Where each field lies in `bytes`, indexed by `Field` (one per `MemberRecord.header` name); an
-    /// unwritten field is empty. Inline, not arrays: no allocation or reference count per row.
-    private var starts = InlineArray<21, Int>(repeating: 0)
-    private var ends = InlineArray<21, Int>(repeating: 0)
+    /// Where each field lies in `bytes`: its start at 2 × `Field.rawValue`, its end just after (one
+    /// per `MemberRecord.header` name); an unwritten field is empty. An array reused with the row, not
+    /// InlineArrays: Swift 6.3 copied a whole InlineArray (or the whole row) for every element read,
+    /// dozens of times a row, and every copy of the row moved some 350 bytes.
+    private var bounds = [Int](repeating: 0, count: 2 * Field.allCases.count)
     public var status: MemberStatus = .active
 
     public init() { bytes.reserveCapacity(512) }
 
-    /// A row that holds no storage, to stand in while the reader's row is moved out.
-    static let placeholder = MemberRow(empty: ())
-    private init(empty: Void) {}
-
     /// Empties the row for the next record, keeping its storage.
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
-        starts = InlineArray(repeating: 0)
-        ends = InlineArray(repeating: 0)
+        bounds.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         status = .active
     }
 
     /// Marks the bytes appended since `start` as `field`.
     @inline(__always)
     mutating func close(_ field: Field, from start: Int) {
-        starts[field.rawValue] = start
-        ends[field.rawValue] = bytes.count
+        bounds[2 * field.rawValue] = start
+        bounds[2 * field.rawValue + 1] = bytes.count
     }
 
     /// Appends `text` as the whole of `field`.
@@ -58,14 +54,14 @@ public struct MemberRow {
     }
 
     mutating func set(_ field: Field, _ text: String) {
-        let start = bytes.count
-        bytes.append(contentsOf: text.utf8)
-        close(field, from: start)
+        // From the String's own UTF-8 storage: appending `text.utf8` went through the view (~100
+        // instructions, a retain and a release; five fields a row).
+        Normalise.withUTF8(text) { set(field, $0) }
     }
 
-    func range(_ field: Field) -> Range<Int> { starts[field.rawValue]..<ends[field.rawValue] }
+    func range(_ field: Field) -> Range<Int> { bounds[2 * field.rawValue]..<bounds[2 * field.rawValue + 1] }
 
-    func isEmpty(_ field: Field) -> Bool { starts[field.rawValue] == ends[field.rawValue] }
+    func isEmpty(_ field: Field) -> Bool { bounds[2 * field.rawValue] == bounds[2 * field.rawValue + 1] }
 
     /// Calls `body` with the bytes of `field` (valid only inside the closure).
     @inline(__always)
@@ -101,15 +97,18 @@ public struct MemberRow {
     /// Appends this member as one `members.csv` row (CRLF included), byte for byte what
     /// `MemberRecord.encodeCSV` writes; `personID` (16 hex digits) replaces the stored id when given.
     public func encodeCSV(personID: UInt64?, into out: inout [UInt8]) {
-        bytes.withUnsafeBufferPointer { b in
+        bounds.withUnsafeBufferPointer { bounds in bytes.withUnsafeBufferPointer { b in
+            let fieldCount = bounds.count / 2
+            @inline(__always) func start(_ k: Int) -> Int { bounds[2 * k] }
+            @inline(__always) func end(_ k: Int) -> Int { bounds[2 * k + 1] }
             if !Self.mayNeedQuoting(b) {
                 // Nearly every row: no field holds a comma, quote, CR or LF, so none is quoted. The row is
                 // put together in a buffer of its known length and appended in one go (appending field by
                 // field cost a call and a uniqueness check each, 21 times a member).
                 // Field 0 is the person id: `personID` replaces it when given.
                 let first = personID == nil ? 0 : 1
-                var total = 2 + (starts.count - 1) + (personID == nil ? 0 : 16)
-                for k in first..<starts.count { total += ends[k] - starts[k] }
+                var total = 2 + (fieldCount - 1) + (personID == nil ? 0 : 16)
+                for k in first..<fieldCount { total += end(k) - start(k) }
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { row in
                     let source = UnsafeRawPointer(b.baseAddress)
                     var w = 0
@@ -117,11 +116,11 @@ public struct MemberRow {
                         withHex(personID) { UnsafeMutableRawPointer(row.baseAddress!).copyMemory(from: $0.baseAddress!, byteCount: 16) }
                         w = 16
                     }
-                    for k in 0..<starts.count {
+                    for k in 0..<fieldCount {
                         if k > 0 { row[w] = 0x2C; w += 1 }
-                        let n = k < first ? 0 : ends[k] - starts[k]
+                        let n = k < first ? 0 : end(k) - start(k)
                         if n > 0, let source {
-                            UnsafeMutableRawPointer(row.baseAddress! + w).copyMemory(from: source + starts[k], byteCount: n)
+                            UnsafeMutableRawPointer(row.baseAddress! + w).copyMemory(from: source + start(k), byteCount: n)
                             w += n
                         }
                     }
@@ -131,12 +130,12 @@ public struct MemberRow {
                 return
             }
             if let personID { withHex(personID) { out.append(contentsOf: $0) } }
-            for k in 0..<starts.count {
+            for k in 0..<fieldCount {
                 if k > 0 { out.append(0x2C) } else if personID != nil { continue }
-                CSVWriter.appendQuoted(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[starts[k]..<ends[k]])), to: &out)
+                CSVWriter.appendQuoted(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[start(k)..<end(k)])), to: &out)
             }
             out.append(0x0D); out.append(0x0A)
-        }
+        } }
     }
 
     /// False when no byte is a comma, a quote or below 0x20 (CR, LF): then no field needs quoting.
