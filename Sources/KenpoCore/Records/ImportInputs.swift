@@ -123,7 +123,8 @@ enum ImportExpansion {
 
     /// The documents of one file (the file's own accounting is in `ImportFile`).
     static func list(_ path: String, source inputSource: RecordSource?) throws -> [DocumentJob] {
-        let (inferred, folder) = ImportFile.source(for: path)
+        // The path tells the source only when none was given (and a member upload's folder).
+        let (inferred, folder) = inputSource == nil || inputSource == .memberUpload ? ImportFile.source(for: path) : (.insurer, nil)
         let source = inputSource ?? inferred
         var uploader: UInt64? = nil
         var uploaderProblem: DocumentProblem? = nil
