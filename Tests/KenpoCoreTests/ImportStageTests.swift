@@ -29,7 +29,15 @@ import Glibc
         let folder = try ScratchFolder()
         let path = folder.file("a.xml", Self.good)
         let o = try listAndRead([path]) { unlink(path) }
-        #expect(o.failure?.description == "\(path): cannot open for reading: No such file or directory")
+        #expect(o.failure?.description == "\(path): cannot read: No such file or directory")
+    }
+
+    /// The same for a document that would have been rejected: the file is gone, the input fails.
+    @Test func aRejectableDocumentThatVanishedAfterListingFailsTheInput() throws {
+        let folder = try ScratchFolder()
+        let path = folder.file("a.xml", "<unclosed>")
+        let o = try listAndRead([path]) { unlink(path) }
+        #expect(o.failure?.description == "\(path): cannot read: No such file or directory")
     }
 
     /// A document accepted from a file that changed since it was listed (or while it was read) is not

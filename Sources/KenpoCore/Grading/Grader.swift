@@ -71,6 +71,7 @@ public struct Grader: Sendable {
     let tableLabel: String
     /// What the tables hold for each analyte, looked up once per graded value (not once per table).
     final class AnalyteTables: @unchecked Sendable {
+        /// The unit the tables compare the analyte in (bands first, then MHLW values).
         let target: String?
         let bands: [GradeBand]
         let sexSpecific: Bool
@@ -101,6 +102,8 @@ public struct Grader: Sendable {
     /// A value ready to compare: in the tables' unit, for a resolved analyte.
     struct Measured {
         var analyte: String
+        /// `tables[analyte]`, looked up once (a String-keyed lookup per use was a % of an import).
+        var tables: AnalyteTables?
         var unit: String
         var value: BandEdge
         /// What to print as the graded value (the bound, for a value beyond one).
@@ -217,6 +220,7 @@ public struct Grader: Sendable {
         default: break
         }
 
+        var tables = self.tables[analyte]
         // The value: a decimal, a bound with H/L, or a urine level.
         var value: BandEdge
         var shown: String
@@ -245,7 +249,7 @@ public struct Grader: Sendable {
                 return .problem("not graded: the result gives no unit", unknownUnit: true)
             }
         case "CO", "CD":
-            guard target(unit: analyte) == Self.levelUnit else { return .notGradable }
+            guard tables?.target == Self.levelUnit else { return .notGradable }
             guard r.urineSystem, let level = Int(r.codedValue), (1...5).contains(level) else {
                 return .problem("not graded: '\(r.codedValue)' is not a urine level 1–5 (code system \(Self.urineLevelSystem))", unknownUnit: false)
             }
@@ -257,15 +261,16 @@ public struct Grader: Sendable {
         }
 
         // The unit: as the table gives it, or converted by the conversion table.
-        if target(unit: analyte) != unit, let c = conversions.conversion(analyte: analyte, unit: unit) {
+        if tables?.target != unit, let c = conversions.conversion(analyte: analyte, unit: unit) {
             let before = "\(shown) \(unit)"
             value = c.apply(value)
             if let d = ExactDecimal(shown) { shown = Self.show(c.apply(.finite(d))) }
             notes.append((c.note.isEmpty ? "" : c.note + ": ") + "\(before) → \(shown) \(c.toUnit) (\(c.formula))")
             analyte = c.toAnalyte
             unit = c.toUnit
+            tables = self.tables[analyte]
         }
-        guard let expected = target(unit: analyte) else {
+        guard let expected = tables?.target else {
             return .problem("not graded: \(bands.label) and \(thresholds.label) have nothing for \(analyte)", unknownUnit: false)
         }
         guard expected == unit else {
@@ -273,12 +278,7 @@ public struct Grader: Sendable {
         }
         // ">2000" for a value beyond the bound 2000; the bare side (H, L) when no bound was given.
         if value == .positiveInfinity { shown = shown.isEmpty ? "H" : ">" + shown } else if value == .negativeInfinity { shown = shown.isEmpty ? "L" : "<" + shown }
-        return .measured(Measured(analyte: analyte, unit: unit, value: value, shown: shown, notes: notes))
-    }
-
-    /// The unit the tables compare `analyte` in (bands first, then MHLW values).
-    func target(unit analyte: String) -> String? {
-        tables[analyte]?.target
+        return .measured(Measured(analyte: analyte, tables: tables, unit: unit, value: value, shown: shown, notes: notes))
     }
 
     static func show(_ v: BandEdge) -> String { v.description }
@@ -328,7 +328,7 @@ public struct Grader: Sendable {
         var row: MHLWThresholds.Row? = nil
         o.analyte = v.analyte
         o.gradedValue = v.shown
-        let t = tables[v.analyte]
+        let t = v.tables
         if t?.bands.isEmpty ?? true {
             notes.append("\(tableLabel) has no bands for \(v.analyte)")
         } else if let t, let (b, sexUnknownButSame) = GradeBands.band(in: t.bands, sexSpecific: t.sexSpecific, v.value, sex: sex) {

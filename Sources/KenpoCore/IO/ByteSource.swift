@@ -13,13 +13,15 @@ public protocol ByteSource: AnyObject {
     var displayName: String { get }
 }
 
-/// A plain file, read with `read(2)`: a regular file only, opened without blocking (`InputFile`).
+/// A plain file, read with `pread(2)` from its start: a regular file only, opened without
+/// blocking (`InputFile`). `rewind` reads it again through the same descriptor (the import lists a
+/// file and reads it with one open).
 public final class FileByteSource: ByteSource {
     private let fd: Int32
     public let displayName: String
     /// The file as it was when opened.
     public let identity: FileIdentity
-    /// Bytes read so far.
+    /// Bytes read so far (the offset of the next read).
     public private(set) var bytesRead: Int = 0
 
     public init(path: String) throws {
@@ -34,10 +36,13 @@ public final class FileByteSource: ByteSource {
 
     deinit { close(fd) }
 
+    /// Reads from the start again.
+    public func rewind() { bytesRead = 0 }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
         while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            let n = Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(bytesRead))
             if n >= 0 { bytesRead += n; return n }
             if errno == EINTR { continue }
             throw KenpoError.io(path: displayName, message: "read failed: \(String(cString: strerror(errno)))")

@@ -67,8 +67,9 @@ public enum InputFile {
             close(fd)
             return .failure(.notRegular(st.st_mode))
         }
-        // Regular files never block; clear the flag so reads behave as usual.
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        // Regular files never block; clear the flag so reads behave as usual. Opened with no other
+        // status flag, so 0 is the flags without O_NONBLOCK (no F_GETFL: a system call per input).
+        _ = fcntl(fd, F_SETFL, 0)
         return .success((fd, st))
     }
 

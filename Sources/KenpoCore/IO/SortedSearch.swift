@@ -26,3 +26,33 @@ extension RandomAccessCollection where Index == Int, Element: Comparable {
     @inline(__always)
     func sortedIndex(of value: Element) -> Int? { sortedIndex(of: value, by: { $0 }) }
 }
+
+extension Array where Element == UInt64 {
+    /// `sortedIndex(of:)` for keys that are hashes (person ids, `StableHash` values: spread evenly
+    /// over UInt64). A few probes go where the key would sit were the keys exactly even, then the
+    /// binary search finishes: about 5 probes into a big array instead of 17 far-apart ones, each
+    /// a cache miss (the member directory's lookups were 3% of an import). Any probe in the range
+    /// keeps the search correct, so keys that are not even only cost a few probes more.
+    @inline(__always)
+    func hashIndex(of key: UInt64) -> Int? {
+        withUnsafeBufferPointer { a -> Int? in
+            var lo = 0, hi = a.count
+            // The keys in a[lo..<hi] lie in low...high.
+            var low: UInt64 = 0, high = UInt64.max
+            var guesses = 4
+            while lo < hi {
+                var mid = lo + (hi - lo) / 2
+                if guesses > 0, high > low {
+                    guesses -= 1
+                    // (key - low) * (hi - lo) / (high - low) in 128 bits: at most hi - lo, as
+                    // low <= key <= high.
+                    let product = (key - low).multipliedFullWidth(by: UInt64(hi - lo))
+                    let step = (high - low).dividingFullWidth(product).quotient
+                    mid = lo + Int(Swift.min(step, UInt64(hi - lo - 1)))
+                }
+                if a[mid] < key { lo = mid + 1; low = a[mid] } else { hi = mid; high = a[mid] }
+            }
+            return lo < a.count && a[lo] == key ? lo : nil
+        }
+    }
+}

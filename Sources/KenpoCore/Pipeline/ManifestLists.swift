@@ -143,12 +143,12 @@ public enum ManifestJSON {
         out.append(0x0A)
         out.append(contentsOf: indent[0..<(depth * 2)])
         string(key, into: &out)
-        out.append(contentsOf: Array(" : ".utf8))
+        out.append(contentsOf: " : ".utf8)   // no Array made per line (one entry per input file)
         value(&out)
         if !last { out.append(0x2C) }
     }
 
-    static func number(_ n: Int, into out: inout [UInt8]) { out.append(contentsOf: Array(String(n).utf8)) }
+    static func number(_ n: Int, into out: inout [UInt8]) { out.append(contentsOf: String(n).utf8) }
 
     /// A JSON string as `JSONEncoder` writes it: quote, backslash and control characters escaped
     /// (those few by `JSONEncoder` itself), everything else as is.
@@ -169,7 +169,9 @@ public enum ManifestJSON {
 
     /// One element of `inputs`.
     public static func input(_ i: Manifest.Input) -> [UInt8] {
-        var out: [UInt8] = Array("    {".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(192 + i.path.utf8.count)   // grown once, not a few times per entry
+        out.append(contentsOf: "    {".utf8)
         line(&out, 3, "bytes") { number(i.bytes, into: &$0) }
         line(&out, 3, "kind") { string(i.kind, into: &$0) }
         line(&out, 3, "path") { string(i.path, into: &$0) }

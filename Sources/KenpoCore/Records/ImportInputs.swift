@@ -70,12 +70,18 @@ final class ImportFile {
             } ?? true
         }
         if !contains("import") && !contains("mynaportal") { return (.insurer, nil) }
-        let parts = path.split(separator: "/").map(String.init)
-        for i in stride(from: parts.count - 3, through: 0, by: -1) where parts[i] == "import" {
-            if StableHash.parseHex(parts[i + 1]) != nil { return (.memberUpload, parts[i + 1]) }
+        // Components as bytes: a String split walks Characters, a few % of an import whose folders
+        // happen to be named so (a path is split at its "/" bytes either way).
+        let parts = path.utf8.split(separator: 0x2F)
+        func part(_ i: Int, is word: StaticString) -> Bool {
+            parts[i].elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
         }
-        if parts.count >= 3, parts[parts.count - 2] == "import", parts[parts.count - 3] == "inbox" { return (.memberUpload, nil) }
-        if parts.contains("mynaportal") { return (.mynaportal, nil) }
+        for i in stride(from: parts.count - 3, through: 0, by: -1) where part(i, is: "import") {
+            let folder = String(decoding: parts[i + 1], as: UTF8.self)
+            if StableHash.parseHex(folder) != nil { return (.memberUpload, folder) }
+        }
+        if parts.count >= 3, part(parts.count - 2, is: "import"), part(parts.count - 3, is: "inbox") { return (.memberUpload, nil) }
+        if parts.indices.contains(where: { part($0, is: "mynaportal") }) { return (.mynaportal, nil) }
         return (.insurer, nil)
     }
 }
@@ -92,6 +98,8 @@ struct DocumentJob {
     var isDocument = true
     /// The last document of its file: the file's accounting is complete after it.
     var lastOfFile = true
+    /// A plain XML file as the listing opened it (read through the same descriptor: no second open).
+    var opened: FileByteSource? = nil
 }
 
 enum ImportExpansion {
@@ -115,7 +123,8 @@ enum ImportExpansion {
 
     /// The documents of one file (the file's own accounting is in `ImportFile`).
     static func list(_ path: String, source inputSource: RecordSource?) throws -> [DocumentJob] {
-        let (inferred, folder) = ImportFile.source(for: path)
+        // The path tells the source only when none was given (and a member upload's folder).
+        let (inferred, folder) = inputSource == nil || inputSource == .memberUpload ? ImportFile.source(for: path) : (.insurer, nil)
         let source = inputSource ?? inferred
         var uploader: UInt64? = nil
         var uploaderProblem: DocumentProblem? = nil
@@ -125,8 +134,8 @@ enum ImportExpansion {
             }
         }
         // A regular file, or the input fails; its identity as listed and its first bytes in one open.
-        let (identity, magic) = try firstBytes(path, 4)
-        let size = identity.size
+        let (opened, magic) = try firstBytes(path, 4)
+        let identity = opened.identity, size = identity.size
         if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || magic.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             let sha = try SHA256Digest.hex(ofFile: path).sha256
             do {
@@ -167,7 +176,7 @@ enum ImportExpansion {
         let sha = gz || refused != nil ? try SHA256Digest.hex(ofFile: path).sha256 : ""
         let file = ImportFile(path: path, container: gz ? .gzip : .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem)
         file.identity = identity
-        return [DocumentJob(file: file, entry: nil, display: path, refused: refused)]
+        return [DocumentJob(file: file, entry: nil, display: path, refused: refused, opened: gz || refused != nil ? nil : opened)]
     }
 
     /// The `export.json` entry of a kenpo member export, told by its content (a JSON object whose
@@ -181,13 +190,14 @@ enum ImportExpansion {
         return e
     }
 
-    /// The first `n` bytes of a regular file and its identity (never blocks: `InputFile`).
-    static func firstBytes(_ path: String, _ n: Int) throws -> (FileIdentity, [UInt8]) {
-        let (fd, identity) = try InputFile.open(path)
-        defer { close(fd) }
+    /// The first `n` bytes of a regular file, and the file opened (never blocks: `InputFile`; its
+    /// identity is the file's as listed).
+    static func firstBytes(_ path: String, _ n: Int) throws -> (FileByteSource, [UInt8]) {
+        let file = try FileByteSource(path: path)
         var b = [UInt8](repeating: 0, count: n)
-        let got = read(fd, &b, n)
-        return (identity, got > 0 ? Array(b[0..<got]) : [])
+        let got = (try? b.withUnsafeMutableBytes { try file.read(into: $0) }) ?? 0
+        file.rewind()
+        return (file, Array(b[0..<got]))
     }
 }
 

@@ -386,10 +386,17 @@ public final class ImportStage {
             }
             switch file.container {
             case .xml:
-                let plain = try FileByteSource(path: file.path)
+                // The descriptor the listing opened (so the file as listed), else the path again.
+                let plain = try job.opened ?? FileByteSource(path: file.path)
+                plain.rewind()   // a document read again (see `read`) starts over
                 let src = HashingByteSource(plain)
                 let r = try reader.document(from: limited(src))
-                if case .failure = r { try src.drain() } else {
+                if case .failure = r {
+                    try src.drain()
+                    // Read through the listing's descriptor, a file deleted since still reads: gone,
+                    // it is a failed input, never a rejected document (as when it could not be opened).
+                    if job.opened != nil { _ = try InputFile.identity(of: file.path) }
+                } else {
                     try plain.checkUnchanged()
                     try unchangedSinceListing()
                 }

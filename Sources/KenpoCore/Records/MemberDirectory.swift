@@ -34,7 +34,7 @@ public final class MemberDirectory {
             keys = k2; pids = p2
         }
 
-        subscript(_ k: UInt64) -> UInt64? { keys.sortedIndex(of: k).map { pids[$0] } }
+        subscript(_ k: UInt64) -> UInt64? { keys.hashIndex(of: k).map { pids[$0] } }
     }
     private var byCardBirth = Index()
     private var byCardBirthKana = Index()
@@ -120,7 +120,7 @@ public final class MemberDirectory {
         pids = p2; people = q2
     }
 
-    private func person(_ pid: UInt64) -> Person? { pids.sortedIndex(of: pid).map { people[$0] } }
+    private func person(_ pid: UInt64) -> Person? { pids.hashIndex(of: pid).map { people[$0] } }
 
     /// The person's sex as the master gives it (grading picks sex-specific bands by it).
     public func sex(of pid: UInt64) -> GradingSex {

@@ -256,7 +256,10 @@ enum RecordRows {
         // Items looked up once per result; grades are not content (a regrade changes them without
         // making the record a new version).
         var itemOf = [Int32](repeating: -1, count: results.count)
-        var grades: [GradeOutcome?] = Array(repeating: nil, count: results.count)
+        // Per result, its outcome's place in `grades` (-1: not graded): outcomes are not copied
+        // into an array of optionals (six Strings retained and released per copy).
+        var gradeOf = [Int32](repeating: -1, count: results.count)
+        var grades: [GradeOutcome] = []
         items.withNames { names in
         arena.withUnsafeBytes { a in
             func b(_ r: ByteRange) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: a[Int(r.start)..<Int(r.end)]) }
@@ -278,9 +281,10 @@ enum RecordRows {
                                                valueText: s(r.valueText), unit: s(r.unit), codedValue: s(r.codedValue),
                                                urineSystem: system.isEmpty || system.elementsEqual(Grader.urineLevelSystem.utf8), outOfRange: s(r.outOfRange)))
                 }
-                for (i, g) in zip(gradable, grader.grade(values, timing: timing, sex: sex)) {
-                    grades[i] = g
-                    tally.add(g)
+                grades = grader.grade(values, timing: timing, sex: sex)
+                for (k, i) in gradable.enumerated() where k < grades.count {
+                    gradeOf[i] = Int32(k)
+                    tally.add(grades[k])
                 }
             }
             body.reset()
@@ -301,8 +305,10 @@ enum RecordRows {
                         Self.numeric(r.valueType, text) { put($0) }
                         put(b(r.unit)); put(b(r.codedValue)); put(b(r.codeSystem)); put(b(r.interpretation)); put(b(r.outOfRange))
                         put(b(r.referenceLow)); put(b(r.referenceHigh)); put(b(r.groupCode)); put(b(r.nullFlavor))
-                        if let g = grades[i] {
-                            body.field(g.grade); body.field(g.table); body.field(g.mhlwFlag); body.field(g.gradedValue); body.field(g.note)
+                        if gradeOf[i] >= 0 {
+                            let k = Int(gradeOf[i])
+                            body.field(grades[k].grade); body.field(grades[k].table); body.field(grades[k].mhlwFlag)
+                            body.field(grades[k].gradedValue); body.field(grades[k].note)
                         } else {
                             body.emptyFields(5)
                         }

@@ -27,9 +27,13 @@ public struct XMLName {
     public var localString: String { String(cString: local) }
     public var namespaceString: String { namespace.map { String(cString: $0) } ?? "" }
 
+    @inline(__always)
     static func equal(_ p: UnsafePointer<UInt8>, _ s: StaticString) -> Bool {
         let n = s.utf8CodeUnitCount
-        return memcmp(p, s.utf8Start, n) == 0 && p[n] == 0
+        // The first byte tells most names apart without a call to memcmp (every attribute lookup
+        // compares against each attribute of the element).
+        guard n > 0 else { return p[0] == 0 }
+        return p[0] == s.utf8Start[0] && memcmp(p, s.utf8Start, n) == 0 && p[n] == 0
     }
 }
 
