@@ -69,6 +69,9 @@ for comparison in selected {
 // What each ratio means and how the sides ran, for the comparisons that ran.
 var ratioNotes: [String] = []
 if selected.contains(.roster) { ratioNotes.append("roster = anchor time ÷ kenpo time") }
+if selected.contains(.roster) || selected.contains(.importing) {
+    ratioNotes.append("a \"CPU time\" row = the same on user + system CPU seconds (median), which waiting for the disk does not inflate")
+}
 if selected.contains(.importing) {
     ratioNotes.append("vs xmllint = kenpo MB/s as a share of xmllint's; vs lxml = lxml time ÷ kenpo time; 2 workers = 1-worker time ÷ 2-worker time")
 }
