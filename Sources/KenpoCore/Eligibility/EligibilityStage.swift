@@ -392,15 +392,7 @@ public final class EligibilityStage {
     private func newPersonID(_ m: MemberRecord) -> UInt64 { unclaimedPersonID(Self.newPersonHash(m)) }
 
     /// That id before collision handling (`MemberRow.newPersonHash` is the same from bytes).
-    static func newPersonHash(_ m: MemberRecord) -> UInt64 {
-        if m.memberRef.isEmpty {
-            // StableHash.of(["person", …]) without building the array (this runs once per new member).
-            var h = StableHash.Builder("person")
-            h.add(m.insurerNumber); h.add(m.symbolKey); h.add(m.numberKey); h.add(m.branch); h.add(m.kanaKey); h.add(m.birthDate)
-            return h.value
-        }
-        return StableHash.of("person-ref", m.insurerNumber, m.memberRef)
-    }
+    static func newPersonHash(_ m: MemberRecord) -> UInt64 { m.key(m.memberRef.isEmpty ? .person : .personRef) }
 
     /// The same from a roster row's bytes (MemberRowKeys).
     private func newPersonID(_ m: MemberRow) -> UInt64 { unclaimedPersonID(m.newPersonHash) }

@@ -30,19 +30,21 @@ final class MasterIndex {
         insert(&byIdentity, Keys.identity(m), pid)
     }
 
-    /// The key hashes used both for the previous master and for this run's rows.
+    /// The key hashes used both for the previous master and for this run's rows (`MatchKey`).
     enum Keys {
-        static func ref(_ insurer: String, _ ref: String) -> UInt64 { StableHash.of("ref", insurer, ref) }
+        /// `MatchKey.ref` of these values (an identity read from a rejected row, not a record).
+        static func ref(_ insurer: String, _ ref: String) -> UInt64 {
+            MatchKey.ref.hash { h, field in h.add(field == .insurerNumber ? insurer : ref) }
+        }
+        /// `MatchKey.card` of these values.
         static func card(_ insurer: String, _ symbolKey: String, _ numberKey: String) -> UInt64 {
-            StableHash.of("card", insurer, symbolKey, numberKey)
+            MatchKey.card.hash { h, field in h.add(field == .insurerNumber ? insurer : field == .symbolKey ? symbolKey : numberKey) }
         }
-        static func cardBranch(_ m: MemberRecord) -> UInt64 { StableHash.of("cardb", m.insurerNumber, m.symbolKey, m.numberKey, m.branch) }
-        static func cardKana(_ m: MemberRecord) -> UInt64 { StableHash.of("cardk", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey) }
-        static func cardBirth(_ m: MemberRecord) -> UInt64 { StableHash.of("cardd", m.insurerNumber, m.symbolKey, m.numberKey, m.birthDate) }
-        static func identity(_ m: MemberRecord) -> UInt64 { StableHash.of("ident", m.insurerNumber, m.kanaKey, m.birthDate) }
-        static func sameCardPerson(_ m: MemberRecord) -> UInt64 {
-            StableHash.of("dup", m.insurerNumber, m.symbolKey, m.numberKey, m.kanaKey, m.birthDate)
-        }
+        static func cardBranch(_ m: MemberRecord) -> UInt64 { m.key(.cardBranch) }
+        static func cardKana(_ m: MemberRecord) -> UInt64 { m.key(.cardKana) }
+        static func cardBirth(_ m: MemberRecord) -> UInt64 { m.key(.cardBirth) }
+        static func identity(_ m: MemberRecord) -> UInt64 { m.key(.identity) }
+        static func sameCardPerson(_ m: MemberRecord) -> UInt64 { m.key(.sameCardPerson) }
     }
 }
 
