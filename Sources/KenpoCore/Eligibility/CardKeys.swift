@@ -9,9 +9,7 @@ public enum CardKeys {
         // Fast path: 1–7 ASCII digits without a leading zero are their own key.
         let r = raw.utf8
         if r.count >= 1, r.count <= 7, r.first! != 0x30, r.allSatisfy({ $0 &- 0x30 <= 9 }) { return raw }
-        var out: [UInt8] = []
-        guard Normalise.withUTF8(raw, { numberKey($0, into: &out) }) else { return nil }
-        return String(decoding: out, as: UTF8.self)
+        return Normalise.string(raw) { numberKey($0, into: &$1) }
     }
 
     /// `numberKey` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil.
@@ -44,9 +42,7 @@ public enum CardKeys {
             if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || (b >= 0x61 && b <= 0x7A) { clean = false }
         }
         if ascii && clean { return raw.isEmpty ? nil : raw }
-        var out: [UInt8] = []
-        guard Normalise.withUTF8(raw, { symbolKey($0, into: &out) }) else { return nil }
-        return String(decoding: out, as: UTF8.self)
+        return Normalise.string(raw) { symbolKey($0, into: &$1) }
     }
 
     /// `symbolKey` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil. `p`
@@ -70,9 +66,7 @@ public enum CardKeys {
     /// 枝番: width-fold, trim; digits only, zero-padded to 2 ("1" → "01"); empty → "" (no branch); non-digits → nil.
     /// Leading zeros beyond the two-digit width are not significant: "001" → "01".
     public static func branch(_ raw: String) -> String? {
-        var out: [UInt8] = []
-        guard Normalise.withUTF8(raw, { branch($0, into: &out) }) else { return nil }
-        return String(decoding: out, as: UTF8.self)
+        return Normalise.string(raw) { branch($0, into: &$1) }
     }
 
     /// `branch` of UTF-8 bytes, appended to `out`; false (nothing appended) where it is nil.

@@ -41,6 +41,24 @@ public struct MemberRow {
         bounds[2 * field.rawValue + 1] = bytes.count
     }
 
+    /// Writes `field` with `write`, which appends its bytes to the row's.
+    @inline(__always)
+    mutating func write(_ field: Field, _ write: (inout [UInt8]) -> Void) {
+        let start = bytes.count
+        write(&bytes)
+        close(field, from: start)
+    }
+
+    /// Writes `field` with a byte rule that may refuse (and then appends nothing): false, the field
+    /// unwritten, where it does.
+    @inline(__always)
+    mutating func tryWrite(_ field: Field, _ write: (inout [UInt8]) -> Bool) -> Bool {
+        let start = bytes.count
+        guard write(&bytes) else { return false }
+        close(field, from: start)
+        return true
+    }
+
     /// Appends `text` as the whole of `field`.
     @inline(__always)
     mutating func set(_ field: Field, _ text: UnsafeBufferPointer<UInt8>) {

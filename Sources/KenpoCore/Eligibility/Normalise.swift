@@ -82,6 +82,15 @@ public enum Normalise {
         return copy.withUTF8(body)
     }
 
+    /// The String form of a byte rule (`rule` appends the result to its buffer, or refuses with false):
+    /// the rule's bytes as a String, nil where it refuses.
+    @inline(__always)
+    static func string(_ raw: String, by rule: (UnsafeBufferPointer<UInt8>, inout [UInt8]) -> Bool) -> String? {
+        var out: [UInt8] = []
+        guard withUTF8(raw, { rule($0, &out) }) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Bytes trimmed at both ends: space, tab, CR, LF (U+3000 is trimmed after it has been folded to a space).
     @inline(__always)
     static func isTrimmable(_ b: UInt8) -> Bool {

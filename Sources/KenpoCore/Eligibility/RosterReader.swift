@@ -170,7 +170,8 @@ public final class RosterReader {
         }
         // Optional chaining, not `if let`: a bound copy of the decoder cost a retain and release per field.
         if decoder != nil { return decoder?.decode(bytes, appendingTo: &out) ?? nil }
-        if !bytes.contains(where: { $0 >= 0x80 }) || String(validating: bytes, as: UTF8.self) != nil {
+        // (Here a byte is 0x80 or above: plain ASCII returned above.)
+        if String(validating: bytes, as: UTF8.self) != nil {
             out.append(contentsOf: bytes)
             return nil
         }
@@ -367,40 +368,29 @@ public final class RosterReader {
             return .failure(problem(.insurerMismatch, .insurerNumber, "insurer number \(insurer) is not \(expected), the insurer of profile \(profile.name)"))
         }
         m.set(.insurerNumber, insurer)
-        var start = m.bytes.count
-        guard CardKeys.symbolKey(f(.symbol), into: &m.bytes) else {
+        guard m.tryWrite(.symbolKey, { CardKeys.symbolKey(f(.symbol), into: &$0) }) else {
             return .failure(problem(.symbolInvalid, .symbol, "column '\(columnName(.symbol))' value '\(value(.symbol))' cannot be read"))
         }
-        m.close(.symbolKey, from: start)
-        start = m.bytes.count
-        Normalise.foldWidth(f(.symbol), into: &m.bytes)
-        m.close(.symbol, from: start)
-        start = m.bytes.count
-        guard CardKeys.numberKey(f(.number), into: &m.bytes) else {
+        m.write(.symbol) { Normalise.foldWidth(f(.symbol), into: &$0) }
+        guard m.tryWrite(.numberKey, { CardKeys.numberKey(f(.number), into: &$0) }) else {
             return .failure(problem(.numberInvalid, .number, "column '\(columnName(.number))' value '\(value(.number))' must be digits"))
         }
-        m.close(.numberKey, from: start)
-        start = m.bytes.count
-        Normalise.removeSpaces(f(.number), into: &m.bytes)
-        m.close(.number, from: start)
-        start = m.bytes.count
-        guard CardKeys.branch(f(.branch), into: &m.bytes) else {
+        m.write(.number) { Normalise.removeSpaces(f(.number), into: &$0) }
+        guard m.tryWrite(.branch, { CardKeys.branch(f(.branch), into: &$0) }) else {
             return .failure(problem(.branchInvalid, .branch, "column '\(columnName(.branch))' value '\(value(.branch))' must be digits"))
         }
-        m.close(.branch, from: start)
-        start = m.bytes.count
-        switch KanaName.normalise(f(.kanaName), into: &m.bytes) {
-        case nil:
-            m.close(.kanaName, from: start)
-            start = m.bytes.count
-            KanaName.appendKey(ofNormalisedAt: m.range(.kanaName), in: &m.bytes)
-            m.close(.kanaKey, from: start)
-        case .empty?:
-            return .failure(problem(.fieldMissing, .kanaName, "column '\(columnName(.kanaName))' has no kana"))
-        case .invalidCharacter(let c)?:
-            // The value quoted as read, control characters shown escaped (ESC [2J must not reach a terminal).
-            return .failure(problem(.kanaInvalid, .kanaName, "column '\(columnName(.kanaName))' value '\(ControlCharacters.escaped(value(.kanaName)))': '\(ControlCharacters.escaped(String(c)))' is not kana"))
+        var kanaError: KanaNameError?
+        guard m.tryWrite(.kanaName, { kanaError = KanaName.normalise(f(.kanaName), into: &$0); return kanaError == nil }) else {
+            switch kanaError! {
+            case .empty:
+                return .failure(problem(.fieldMissing, .kanaName, "column '\(columnName(.kanaName))' has no kana"))
+            case .invalidCharacter(let c):
+                // The value quoted as read, control characters shown escaped (ESC [2J must not reach a terminal).
+                return .failure(problem(.kanaInvalid, .kanaName, "column '\(columnName(.kanaName))' value '\(ControlCharacters.escaped(value(.kanaName)))': '\(ControlCharacters.escaped(String(c)))' is not kana"))
+            }
         }
+        let kana = m.range(.kanaName)
+        m.write(.kanaKey) { KanaName.appendKey(ofNormalisedAt: kana, in: &$0) }
         let kanji = UnsafeBufferPointer(rebasing: f(.kanjiName)[Normalise.trimmedRange(f(.kanjiName))])
         if let c = Self.controlCharacter(in: kanji) { return .failure(controlCharacter(.kanjiName, c)) }
         m.set(.kanjiName, kanji)
@@ -412,9 +402,7 @@ public final class RosterReader {
         if birth > runDate {
             return .failure(problem(.birthAfterRunDate, .birthDate, "birth date \(birth.iso) is after the run date \(runDate.iso)"))
         }
-        start = m.bytes.count
-        birth.appendISO(to: &m.bytes)
-        m.close(.birthDate, from: start)
+        m.write(.birthDate) { birth.appendISO(to: &$0) }
         let overrides = sexValues
         guard let sex = sexMemo.value(f(.sex), { Sex.parse($0, overrides: overrides) }) else {
             return .failure(problem(.sexInvalid, .sex, "column '\(columnName(.sex))' value '\(value(.sex))' is not a sex code (1/2, 男/女, M/F)"))
@@ -446,12 +434,8 @@ public final class RosterReader {
         if let q = qualified, q < birth {
             return .failure(problem(.qualificationOrder, .qualifiedDate, "資格取得日 \(q.iso) is before the birth date \(birth.iso)"))
         }
-        start = m.bytes.count
-        qualified?.appendISO(to: &m.bytes)
-        m.close(.qualifiedDate, from: start)
-        start = m.bytes.count
-        disqualified?.appendISO(to: &m.bytes)
-        m.close(.disqualifiedDate, from: start)
+        m.write(.qualifiedDate) { qualified?.appendISO(to: &$0) }
+        m.write(.disqualifiedDate) { disqualified?.appendISO(to: &$0) }
         m.status = MemberStatus.on(runDate, qualified: qualified, disqualified: disqualified)
         m.set(.status, m.status.rawValue)
 
@@ -466,39 +450,31 @@ public final class RosterReader {
             formerCard = "\(fi):\(fs):\(fn)"
         }
         // cardAliases: insurer:symbol_key:number_key, then ;former card (MemberRecord.cardKey).
-        start = m.bytes.count
-        m.bytes.append(contentsOf: insurer.utf8)
-        m.bytes.append(0x3A)
-        for i in m.range(.symbolKey) { m.bytes.append(m.bytes[i]) }
-        m.bytes.append(0x3A)
-        for i in m.range(.numberKey) { m.bytes.append(m.bytes[i]) }
-        if let formerCard {
-            m.bytes.append(0x3B)
-            m.bytes.append(contentsOf: formerCard.utf8)
+        let symbolKey = m.range(.symbolKey), numberKey = m.range(.numberKey)
+        m.write(.cardAliases) { b in
+            b.append(contentsOf: insurer.utf8)
+            b.append(0x3A)
+            for i in symbolKey { b.append(b[i]) }
+            b.append(0x3A)
+            for i in numberKey { b.append(b[i]) }
+            if let formerCard {
+                b.append(0x3B)
+                b.append(contentsOf: formerCard.utf8)
+            }
         }
-        m.close(.cardAliases, from: start)
-        start = m.bytes.count
-        Self.postalCode(f(.postalCode), into: &m.bytes)
-        m.close(.postalCode, from: start)
+        m.write(.postalCode) { Self.postalCode(f(.postalCode), into: &$0) }
         let a1 = UnsafeBufferPointer(rebasing: f(.address)[Normalise.trimmedRange(f(.address))])
         let a2 = UnsafeBufferPointer(rebasing: f(.address2)[Normalise.trimmedRange(f(.address2))])
         // An address may break its lines (a quoted CR LF); no other control character is text.
         if let c = Self.controlCharacter(in: a1, allowing: Self.addressWhitespace) { return .failure(controlCharacter(.address, c)) }
         if let c = Self.controlCharacter(in: a2, allowing: Self.addressWhitespace) { return .failure(controlCharacter(.address2, c)) }
-        start = m.bytes.count
-        if a2.isEmpty {
-            m.bytes.append(contentsOf: a1)
-        } else if a1.isEmpty {
-            m.bytes.append(contentsOf: a2)
-        } else {
-            m.bytes.append(contentsOf: a1)
-            m.bytes.append(0x20)
-            m.bytes.append(contentsOf: a2)
+        m.write(.address) { b in
+            // The two address lines joined by a space (either alone as it is).
+            b.append(contentsOf: a1)
+            if !a1.isEmpty && !a2.isEmpty { b.append(0x20) }
+            b.append(contentsOf: a2)
         }
-        m.close(.address, from: start)
-        start = m.bytes.count
-        Normalise.foldWidth(f(.memberRef), into: &m.bytes)
-        m.close(.memberRef, from: start)
+        m.write(.memberRef) { Normalise.foldWidth(f(.memberRef), into: &$0) }
         return .success((qualified, disqualified, formerCard))
     }
 

@@ -204,10 +204,15 @@ final class ReissueRequestGenerator {
     static func personID(insurerNumber: String, symbol: String, number: String, branch: String, kana: String,
                          birthDate: CalendarDate, memberRef: String) -> String? {
         guard case .success(let insurer) = InsurerNumber.validate(insurerNumber) else { return nil }
-        let ref = Normalise.foldWidth(memberRef)
-        if !ref.isEmpty { return StableHash.hex(StableHash.of("person-ref", insurer, ref)) }
-        guard let s = CardKeys.symbolKey(symbol), let n = CardKeys.numberKey(number), let b = CardKeys.branch(branch),
-              case .success(let k) = KanaName.normalise(kana) else { return nil }
-        return StableHash.hex(StableHash.of(["person", insurer, s, n, b, KanaName.key(normalised: k), birthDate.iso]))
+        var m = MemberRecord()
+        m.insurerNumber = insurer
+        m.memberRef = Normalise.foldWidth(memberRef)
+        if m.memberRef.isEmpty {
+            guard let s = CardKeys.symbolKey(symbol), let n = CardKeys.numberKey(number), let b = CardKeys.branch(branch),
+                  case .success(let k) = KanaName.normalise(kana) else { return nil }
+            m.symbolKey = s; m.numberKey = n; m.branch = b; m.kanaKey = KanaName.key(normalised: k); m.birthDate = birthDate.iso
+        }
+        // The stage's own formula (MatchKey.person / .personRef), not a copy of it.
+        return StableHash.hex(EligibilityStage.newPersonHash(m))
     }
 }

@@ -102,11 +102,7 @@ final class StepInputList {
     }
 
     /// Every input, as values (the steps but the import take their few inputs as an array).
-    func all() throws -> [PipelineRun.StepInput] {
-        var out: [PipelineRun.StepInput] = []
-        try forEach { out.append($0) }
-        return out
-    }
+    func all() throws -> [PipelineRun.StepInput] { try filter { _ in true } }
 
     /// A new, empty list in the same folder: what is left of a step's inputs when all failed.
     func emptied() throws -> StepInputList { try StepInputList(folder: folder) }

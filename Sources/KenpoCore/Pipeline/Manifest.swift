@@ -78,6 +78,8 @@ public struct Manifest: Codable, Equatable {
         public var archived = 0
         public var archivedMoved = 0
         public var firstArchived: [ArchivedInput] = []
+        /// Rejected records over all inputs (the groups count every input).
+        public var rejected: Int { groups.values.reduce(0) { $0 + $1.counts.rejected } }
         public init() {}
 
         /// The report's row for an input: per insurer and kind (a roster and a mailing list of one

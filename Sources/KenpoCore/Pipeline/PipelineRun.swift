@@ -388,11 +388,11 @@ public final class PipelineRun {
         case .reissue:
             var o = codes!
             o.outputFolder = "postcards/reissue"
-            try CodesStage(run: run, options: o, handBack: handBack).process(.reissue(try list.all().map(\.path)))
+            try CodesStage(run: run, options: o, handBack: handBack).process(.reissue(try list.paths()))
         case .delete:
-            try DeletionStage(run: run).process(try list.all().map(\.path))
+            try DeletionStage(run: run).process(try list.paths())
         case .export:
-            try ExportStage(run: run).process(try list.all().map(\.path))
+            try ExportStage(run: run).process(try list.paths())
         }
         return []
     }

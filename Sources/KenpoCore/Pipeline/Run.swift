@@ -36,7 +36,7 @@ public final class Run {
         /// The first input whose counts do not add up.
         public var unbalanced: String? = nil
         /// Rejected records over all inputs (from the groups, which count every input).
-        public var rejected: Int { summary.groups.values.reduce(0) { $0 + $1.counts.rejected } }
+        public var rejected: Int { summary.rejected }
     }
     public private(set) var outputs: [OutputFile] = []
     public var referenceTables: [Manifest.ReferenceTable] = []

@@ -474,8 +474,8 @@ final class RecordStager {
             }
             var source: String? = nil
             if filtering {
-                if Self.contains(drop, id) { continue }
-                if table.sourceColumn != nil, let i = Self.index(resource.ids, id) { source = RecordSource.format(mask: resource.masks[i]) }
+                if drop.hashIndex(of: id) != nil { continue }
+                if table.sourceColumn != nil, let i = resource.ids.hashIndex(of: id) { source = RecordSource.format(mask: resource.masks[i]) }
             }
             if source == nil && r.canonical {
                 out.rawRows(r.row, count: 1)
@@ -503,10 +503,6 @@ final class RecordStager {
             }
         }
     }
-
-    private static func contains(_ sorted: [UInt64], _ v: UInt64) -> Bool { index(sorted, v) != nil }
-
-    private static func index(_ sorted: [UInt64], _ v: UInt64) -> Int? { sorted.sortedIndex(of: v) }
 
     @inline(__always)
     private static func put(_ v: UInt64, _ out: inout [UInt8]) {
