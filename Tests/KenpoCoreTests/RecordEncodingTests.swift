@@ -5,6 +5,15 @@ import Testing
 /// The byte-level encoders of the import give what their String forms gave: ids, content hashes and
 /// rows are stored, so a faster encoding must not change a byte of them.
 struct RecordEncodingTests {
+    /// Content hashes add amounts and day counts as digits; they must stay what `String(n)` spelled.
+    @Test(arguments: [0, 7, 10, 78_040, -1, -305, Int.max, Int.min])
+    func aDecimalHashesAsItsString(n: Int) {
+        var bytes = StableHash.Builder("t"), text = StableHash.Builder("t")
+        bytes.add("a"); bytes.add(decimal: n); bytes.add("z")
+        text.add("a"); text.add(String(n)); text.add("z")
+        #expect(bytes.value == text.value)
+    }
+
     /// `StableHash.hex` as it was built before it shared `withHex`.
     static func referenceHex(_ v: UInt64) -> String {
         String((0..<16).map { k -> Character in

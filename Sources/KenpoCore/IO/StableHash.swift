@@ -44,6 +44,17 @@ public enum StableHash {
             h = x
         }
 
+        /// `add(String(n))` without making the String: the decimal digits (and a leading "-").
+        @inline(__always)
+        mutating func add(decimal n: Int) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+                var v = n.magnitude, at = 20
+                repeat { at -= 1; buffer[at] = 0x30 + UInt8(v % 10); v /= 10 } while v > 0
+                if n < 0 { at -= 1; buffer[at] = 0x2D }
+                add(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[at..<20])))
+            }
+        }
+
         public var value: UInt64 {
             var x = h
             x ^= x >> 33; x = x &* 0xff51_afd7_ed55_8ccd

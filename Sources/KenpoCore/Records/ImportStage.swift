@@ -228,14 +228,12 @@ public final class ImportStage {
 
         func take(_ notice: CostNotice, of subject: DocumentSubject) {
             guard let (pid, file) = member(subject) else { return }
-            let key = RecordRows.costNotice(notice, person: pid, source: file.source, file: display, rows: encoder)
-            rows.add(kind: 1, table: 0, encoder, key: key, overflowTo: overflow)
+            rows.add(notice, person: pid, source: file.source, file: display, encoder: encoder, overflowTo: overflow)
         }
 
         func take(_ dispensing: Dispensing, of subject: DocumentSubject) {
             guard let (pid, file) = member(subject) else { return }
-            let key = RecordRows.dispensing(dispensing, person: pid, source: file.source, file: display, rows: encoder)
-            rows.add(kind: 2, table: 0, encoder, key: key, overflowTo: overflow)
+            rows.add(dispensing, person: pid, source: file.source, file: display, encoder: encoder, overflowTo: overflow)
         }
 
         /// The member the records are for, resolved with the first one (nil: none; the document is
@@ -249,6 +247,9 @@ public final class ImportStage {
             guard case .success(let pid) = person else { return nil }
             return (pid, file)
         }
+
+        /// The member it resolved for `s`, if the records it took were for that 被保険者.
+        func resolved(_ s: DocumentSubject) -> Result<UInt64, DocumentProblem>? { s == subject ? person : nil }
 
         /// The rows of the records taken (the document is accepted); the sink is empty after.
         func handOver() -> DocumentRows {
@@ -314,7 +315,7 @@ public final class ImportStage {
         let subject = doc.subject!
         let key = "\(subject.insurerNumber):\(subject.symbol):\(subject.number)"
         let person: UInt64
-        switch resolve(subject, file: file, directory: directory) {
+        switch context.records.resolved(subject) ?? resolve(subject, file: file, directory: directory) {
         case .failure(let p): return PreparedOutcome(prepared: .failure(p), sha256: o.sha256, key: key)
         case .success(let pid): person = pid
         }
@@ -338,13 +339,13 @@ public final class ImportStage {
         case .costNotices(let n):
             // The notices the reader handed over as it read them, then any the document holds.
             p.rows = context.records.handOver()
-            RecordRows.costNotices(n, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
-                p.rows.add(kind: 1, table: 0, rows, key: r, overflowTo: overflow)
+            for notice in n.notices {
+                p.rows.add(notice, person: person, source: file.source, file: job.display, encoder: context.head, overflowTo: overflow)
             }
         case .prescriptions(let rx):
             p.rows = context.records.handOver()
-            RecordRows.prescriptions(rx, person: person, source: file.source, file: job.display, rows: context.head) { r, rows in
-                p.rows.add(kind: 2, table: 0, rows, key: r, overflowTo: overflow)
+            for dispensing in rx.dispensings {
+                p.rows.add(dispensing, person: person, source: file.source, file: job.display, encoder: context.head, overflowTo: overflow)
             }
         case .transferIndex: break
         }

@@ -52,6 +52,18 @@ struct DocumentRows {
     /// kind, table, rows, length; then, for table 0, id, person, content and the document date's length.
     private static let partHeader = 10, keyHeader = 28
 
+    /// A cost notice's record (`RecordRows.costNotice`), encoded with `encoder` and added.
+    mutating func add(_ n: CostNotice, person: UInt64, source: RecordSource, file: String, encoder: RowEncoder, overflowTo overflow: OverflowFile) {
+        let key = RecordRows.costNotice(n, person: person, source: source, file: file, rows: encoder)
+        add(kind: 1, table: 0, encoder, key: key, overflowTo: overflow)
+    }
+
+    /// A dispensing's record (`RecordRows.dispensing`), encoded with `encoder` and added.
+    mutating func add(_ d: Dispensing, person: UInt64, source: RecordSource, file: String, encoder: RowEncoder, overflowTo overflow: OverflowFile) {
+        let key = RecordRows.dispensing(d, person: person, source: source, file: file, rows: encoder)
+        add(kind: 2, table: 0, encoder, key: key, overflowTo: overflow)
+    }
+
     /// A record's rows for one table of its kind, its key with table 0's (`key` given exactly then).
     mutating func add(kind: Int, table: Int, _ rows: RowEncoder, key: StagedKey? = nil, overflowTo file: OverflowFile) {
         precondition((table == 0) == (key != nil), "a record's key travels with its first table")

@@ -341,8 +341,8 @@ enum RecordRows {
             h.add(bytes: pid); h.add(n.month); h.add(n.category); h.add(n.institution)
             let id = h.value
             var c = StableHash.Builder("notice-content")
-            c.add(n.month); c.add(n.category); c.add(String(n.days)); c.add(n.institution); c.add(String(n.totalCost))
-            c.add(String(n.insurerPaid)); c.add(String(n.publicPaid)); c.add(String(n.counterPaid))
+            c.add(n.month); c.add(n.category); c.add(decimal: n.days); c.add(n.institution); c.add(decimal: n.totalCost)
+            c.add(decimal: n.insurerPaid); c.add(decimal: n.publicPaid); c.add(decimal: n.counterPaid)
             rows.reset()
             withHex(id) { rows.plainField($0) }
             rows.plainField(pid)
@@ -370,7 +370,7 @@ enum RecordRows {
             var c = StableHash.Builder("dispensing-content")
             c.add(disp.date); c.add(disp.institution); c.add(disp.pharmacy)
             for g in disp.drugs {
-                c.add(g.code); c.add(g.name); c.add(g.ingredient); c.add(g.dose); c.add(g.unit); c.add(g.directions); c.add(String(g.days))
+                c.add(g.code); c.add(g.name); c.add(g.ingredient); c.add(g.dose); c.add(g.unit); c.add(g.directions); c.add(decimal: g.days)
             }
             rows.reset()
             withHex(id) { hexID in
