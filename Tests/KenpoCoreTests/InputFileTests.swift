@@ -171,4 +171,37 @@ func kenpoErrorMessage(_ body: () throws -> Void) -> String? {
         let message = kenpoErrorMessage { _ = try SHA256Digest.hex(ofFile: folder.path + "/gone.csv") }
         #expect(message?.contains("gone.csv: cannot open for reading: No such file") == true, "\(message ?? "accepted")")
     }
+
+    /// A run moves an input into the archive without hashing it again when its stamp is the one taken
+    /// before it was read: every way of changing what the path holds must change the stamp.
+    @Test(arguments: ["untouched", "overwritten in place", "appended to", "replaced by rename", "touched back"])
+    func aFileStampChangesWithEveryChangeToTheFile(change: String) throws {
+        let folder = try ScratchFolder()
+        let path = folder.file("roster.csv", "a,b\n1,2\n")
+        let before = try InputFile.stamp(of: path)
+        usleep(50_000)   // past the file system's clock tick (a change within it is what `settled` is for)
+        switch change {
+        case "overwritten in place": folder.overwrite(path, "x,y")   // same size, same inode
+        case "appended to": folder.append(path, "3,4\n")
+        case "replaced by rename":
+            let other = folder.file("roster.new", "a,b\n1,2\n")
+            try #require(rename(other, path) == 0)
+        case "touched back":   // new bytes, then the modification time set back to the old one
+            folder.overwrite(path, "x,y")
+            var times = [timespec(tv_sec: before.identity.modifiedSeconds, tv_nsec: before.identity.modifiedNanoseconds),
+                         timespec(tv_sec: before.identity.modifiedSeconds, tv_nsec: before.identity.modifiedNanoseconds)]
+            try #require(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        default: break
+        }
+        let after = try InputFile.stamp(of: path)
+        #expect((after == before) == (change == "untouched"), "\(change)")
+        if change == "touched back" { #expect(after.identity == before.identity, "only the change time tells") }
+    }
+
+    @Test(arguments: [(-10, true), (-3, true), (-2, false), (0, false), (5, false)])
+    func aStampIsTrustedOnlyWhenTheFileSettledBeforeIt(changedAgo: Int, settled: Bool) throws {
+        var st = stat()
+        st.st_ctim = timespec(tv_sec: 1_000_000 + changedAgo, tv_nsec: 999_999_999)
+        #expect(FileStamp(st).settled(before: 1_000_000) == settled)
+    }
 }

@@ -77,6 +77,89 @@ import Testing
         }
     }
 
+    /// An input changed after its step read it is not moved into the archive as though committed: it
+    /// stays in the inbox, and the next run applies the new bytes.
+    @Test func anInputChangedAfterItWasReadStaysInTheInboxForTheNextRun() throws {
+        let d = try Self.deployment()
+        defer { try? FileManager.default.removeItem(atPath: d.root) }
+        // Inputs settled before the run (`FileStamp.settled`), as a night's deliveries are: the run
+        // trusts their stamps, so only a stamp that changed can keep one from the archive.
+        sleep(3)
+        // Killed after every step, before publishing; the checkup is sent again while kenpo is down.
+        let killed = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-21"],
+                                                environment: ["KENPO_CRASH_AT": "publish:handback-written"])
+        #expect(killed.status == 9, "\(killed.stderr)")
+        let changed = d.root + "/samples/health/insurer/tsubame-checkup-haruto.xml"
+        var bytes = try #require(fileBytes(changed))
+        bytes.append(contentsOf: Array("<!-- sent again -->\n".utf8))
+        try bytes.write(to: URL(fileURLWithPath: changed))
+
+        let resumed = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-21"])
+        #expect(resumed.status == 0, "\(resumed.stdout) \(resumed.stderr)")
+        #expect(resumed.stderr.contains("\(changed) changed after it was read; it stays in the inbox"), "\(resumed.stderr)")
+        #expect(FileSystem.exists(changed))
+        let m = try Self.manifest(d.data)
+        for a in m.archived ?? [] where a.path != changed {
+            #expect(!FileSystem.exists(a.path), "\(a.path) left in the inbox")
+            #expect(try SHA256Digest.hex(ofFile: try #require(a.archivedTo)).sha256 == a.sha256, "\(a.path)")
+        }
+
+        let next = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-22"])
+        #expect(next.status == 0, "\(next.stdout) \(next.stderr)")
+        let n = try Self.manifest(d.data)
+        #expect(n.inputs.map(\.path) == [changed])
+        #expect(n.archived?.map(\.path) == [changed])
+        #expect(!FileSystem.exists(changed))
+        let dest = try #require(n.archived?.first?.archivedTo)
+        #expect(fileBytes(dest) == bytes, "the new bytes, archived by the run that applied them")
+    }
+
+    /// Inputs kept in place (`mode = keep`): a file at a path a run committed is applied again only
+    /// when its bytes changed; a new file is read once, by its step, and committed with the SHA-256 of
+    /// what the step read.
+    @Test func keptInputsAreAppliedAgainOnlyWhenTheirBytesChange() throws {
+        let d = try Self.deployment()
+        defer { try? FileManager.default.removeItem(atPath: d.root) }
+        let text = try String(contentsOfFile: d.pipeline, encoding: .utf8).replacingOccurrences(of: "mode = move", with: "mode = keep")
+        try text.write(toFile: d.pipeline, atomically: true, encoding: .utf8)
+        let first = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-21"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let idle = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-22"])
+        #expect(idle.status == 0 && idle.stdout.contains("nothing to do"), "\(idle.stdout) \(idle.stderr)")
+
+        // One checkup sent again with other bytes at the same path, one new file beside it.
+        let changed = d.root + "/samples/health/insurer/tsubame-checkup-haruto.xml"
+        let added = d.root + "/samples/health/insurer/tsubame-checkup-haruto-copy.xml"
+        var bytes = try #require(fileBytes(changed))
+        try bytes.write(to: URL(fileURLWithPath: added))
+        bytes.append(contentsOf: Array("<!-- sent again -->\n".utf8))
+        try bytes.write(to: URL(fileURLWithPath: changed))
+        let third = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-23"])
+        #expect(third.status == 0, "\(third.stdout) \(third.stderr)")
+        let m = try Self.manifest(d.data)
+        #expect(m.runDate == "2026-11-23")
+        let ran = (m.steps ?? []).filter { $0.status != "nothing_to_do" }
+        #expect(ran.map(\.name) == ["import"], "only the import had anything new")
+        #expect(ran.first?.files == 2)
+        #expect(Set(m.inputs.map(\.path)) == [changed, added])
+        // Committed with the digest of the bytes read, equal to the files' own.
+        let archived = m.archived ?? []
+        #expect(Set(archived.map(\.path)) == [changed, added])
+        for a in archived {
+            #expect(a.archivedTo == nil, "kept in place")
+            #expect(try SHA256Digest.hex(ofFile: a.path).sha256 == a.sha256, "\(a.path)")
+            #expect(m.inputs.first { $0.path == a.path }?.sha256 == a.sha256)
+        }
+        let ledger = try csvRows(d.data + "/state/current/committed_inputs.csv")
+        #expect(ledger.first == ["sha256", "bytes", "path", "step", "run_id", "run_date", "archived_to"])
+        #expect(ledger.filter { $0.count > 2 && $0[2] == changed }.map(\.[5]).sorted() == ["2026-11-21", "2026-11-23"],
+                "both versions of the changed file are in the ledger")
+        #expect(ledger.filter { $0.count > 2 && $0[2] == added }.map(\.[0]) == [try SHA256Digest.hex(ofFile: added).sha256])
+
+        let last = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-24"])
+        #expect(last.status == 0 && last.stdout.contains("nothing to do"), "\(last.stdout) \(last.stderr)")
+    }
+
     @Test func aFailingInsurerRosterIsLeftInTheInboxWhileEverythingElseRuns() throws {
         let d = try Self.deployment()
         defer { try? FileManager.default.removeItem(atPath: d.root) }

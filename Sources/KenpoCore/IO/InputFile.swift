@@ -21,6 +21,27 @@ public struct FileIdentity: Equatable, Sendable {
     }
 }
 
+/// A file's identity and its status-change time (ctime), which every change to its bytes, its name or
+/// its links moves forward and no program can set back. Equal stamps taken at two moments mean the
+/// path holds the same, unchanged file — unless the second change came within the file system's
+/// clock tick of the first: a stamp taken within a moment of the file's last change is not trusted
+/// (`settled(before:)`).
+public struct FileStamp: Equatable, Sendable {
+    public var identity: FileIdentity
+    public var changedSeconds: Int
+    public var changedNanoseconds: Int
+
+    public init(_ st: stat) {
+        identity = FileIdentity(st)
+        changedSeconds = Int(st.st_ctim.tv_sec)
+        changedNanoseconds = Int(st.st_ctim.tv_nsec)
+    }
+
+    /// True when the file last changed more than two seconds before `now` (seconds since 1970):
+    /// any later change then shows as a different stamp, whatever the file system's clock tick.
+    public func settled(before now: Int) -> Bool { changedSeconds < now - 2 }
+}
+
 /// How kenpo opens every file it reads as an input (rosters, mailing lists, requests, health
 /// documents): only a regular file is read, never through a symbolic link, and its open can never block.
 ///
@@ -74,13 +95,16 @@ public enum InputFile {
     }
 
     /// The identity of the regular file at `path` (not a link to one), without opening it.
-    public static func identity(of path: String) throws -> FileIdentity {
+    public static func identity(of path: String) throws -> FileIdentity { try stamp(of: path).identity }
+
+    /// The stamp of the regular file at `path` (not a link to one), without opening it.
+    public static func stamp(of path: String) throws -> FileStamp {
         var st = stat()
         guard lstat(path, &st) == 0 else {
             throw KenpoError.io(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw notRegular(path, mode: st.st_mode) }
-        return FileIdentity(st)
+        return FileStamp(st)
     }
 
     /// True for a regular file (a link to one is not).

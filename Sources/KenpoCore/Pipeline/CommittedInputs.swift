@@ -34,6 +34,26 @@ struct PackedFields {
             defer { at += n }
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)]), as: UTF8.self)
         }
+
+        mutating func stamp() -> FileStamp? {
+            guard at < bytes.count, int() == 1 else { return nil }
+            var st = stat()
+            st.st_dev = UInt(truncatingIfNeeded: int()); st.st_ino = UInt(truncatingIfNeeded: int())
+            st.st_size = Int(int())
+            st.st_mtim = timespec(tv_sec: int(), tv_nsec: int())
+            st.st_ctim = timespec(tv_sec: int(), tv_nsec: int())
+            return FileStamp(st)
+        }
+    }
+
+    /// A file stamp, or none (read back by `Reader.stamp()`; a list written without one reads as none).
+    mutating func put(_ s: FileStamp?) {
+        guard let s else { return put(0) }
+        put(1)
+        put(Int(truncatingIfNeeded: s.identity.device)); put(Int(truncatingIfNeeded: s.identity.inode))
+        put(s.identity.size)
+        put(s.identity.modifiedSeconds); put(s.identity.modifiedNanoseconds)
+        put(s.changedSeconds); put(s.changedNanoseconds)
     }
 }
 
@@ -60,7 +80,7 @@ final class StepInputList {
     func append(_ s: PipelineRun.StepInput) {
         var f = PackedFields()
         f.put(s.path); f.put(s.sha256); f.put(s.bytes)
-        f.put(s.source?.rawValue ?? ""); f.put(s.profile?.name ?? "")
+        f.put(s.source?.rawValue ?? ""); f.put(s.profile?.name ?? ""); f.put(s.listed)
         if let p = s.profile { profiles[p.name] = p }
         if let e = s.unreadable { unreadable[list.count] = e }
         list.append(f.bytes)
@@ -82,10 +102,10 @@ final class StepInputList {
         return { [profiles, unreadable] in
             guard let bytes = try frames.next() else { return nil }
             var r = PackedFields.Reader(bytes)
-            let path = r.string(), sha = r.string(), n = r.int(), source = r.string(), profile = r.string()
+            let path = r.string(), sha = r.string(), n = r.int(), source = r.string(), profile = r.string(), listed = r.stamp()
             defer { i += 1 }
             return PipelineRun.StepInput(path: path, sha256: sha, bytes: n, profile: profile.isEmpty ? nil : profiles[profile],
-                                         source: RecordSource(rawValue: source), unreadable: unreadable[i])
+                                         source: RecordSource(rawValue: source), listed: listed, unreadable: unreadable[i])
         }
     }
 
@@ -119,6 +139,37 @@ final class StepInputList {
         try forEach { out.append($0.path) }
         return out
     }
+
+    /// A new, empty list of what a stage reports reading, in the same folder.
+    func readList() throws -> InputsRead { try InputsRead(path: folder + "/read-\(UUID().uuidString)") }
+}
+
+/// The inputs a step's stage read, with the SHA-256 and size of the bytes it read (its manifest
+/// entries, `Run.addInput`), kept in a file: what the run commits, so no input is read a second time
+/// only to hash it.
+final class InputsRead {
+    private let list: ManifestListFile
+
+    init(path: String) throws { list = try ManifestListFile(path: path) }
+    deinit { unlink(list.path) }
+
+    var count: Int { list.count }
+
+    func append(path: String, sha256: String, bytes: Int) {
+        var f = PackedFields()
+        f.put(path); f.put(sha256); f.put(bytes)
+        list.append(f.bytes)
+    }
+
+    /// One report after another, in the order the stage made them.
+    func reader() throws -> () throws -> (path: String, sha256: String, bytes: Int)? {
+        let frames = try list.frames()
+        return {
+            guard let bytes = try frames.next() else { return nil }
+            var r = PackedFields.Reader(bytes)
+            return (r.string(), r.string(), r.int())
+        }
+    }
 }
 
 /// Committed inputs (`CommittedInput`) kept in a list file: those of this run (checkpointed with
@@ -134,16 +185,16 @@ final class CommittedList {
     func append(_ c: CommittedInput) {
         var f = PackedFields()
         f.put(c.path); f.put(c.sha256); f.put(c.bytes); f.put(c.step); f.put(c.runId); f.put(c.runDate)
-        f.put(c.archivedTo == nil ? 0 : 1); f.put(c.archivedTo ?? "")
+        f.put(c.archivedTo == nil ? 0 : 1); f.put(c.archivedTo ?? ""); f.put(c.listed)
         list.append(f.bytes)
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) -> CommittedInput {
         var r = PackedFields.Reader(bytes)
         let path = r.string(), sha = r.string(), n = r.int(), step = r.string(), runId = r.string(), runDate = r.string()
-        let hasArchive = r.int(), archivedTo = r.string()
+        let hasArchive = r.int(), archivedTo = r.string(), listed = r.stamp()
         return CommittedInput(path: path, sha256: sha, bytes: n, step: step, runId: runId, runDate: runDate,
-                              archivedTo: hasArchive == 1 ? archivedTo : nil)
+                              archivedTo: hasArchive == 1 ? archivedTo : nil, listed: listed)
     }
 
     func forEach(_ body: (CommittedInput) throws -> Void) throws {
@@ -207,9 +258,13 @@ final class CommittedLedger {
     let path: String?
     private var keys: [UInt64] = []
     private var offsets: [UInt64] = []
+    /// Every row's path, hashed and sorted: an input whose path no run committed is new whatever its
+    /// bytes, and need not be hashed before it is read.
+    private var pathKeys: [UInt64] = []
     var count: Int { keys.count }
 
     static func key(_ path: String, _ sha256: String) -> UInt64 { StableHash.of([path, sha256]) }
+    static func pathKey(_ path: String) -> UInt64 { StableHash.of([path]) }
 
     init(path: String?) throws {
         guard let path, FileSystem.exists(path) else { self.path = nil; return }
@@ -222,10 +277,17 @@ final class CommittedLedger {
             let sha = r.withField(0) { String(decoding: $0, as: UTF8.self) }
             let p = r.withField(2) { String(decoding: $0, as: UTF8.self) }
             pairs.append((Self.key(p, sha), UInt64(r.rowOffset)))
+            pathKeys.append(Self.pathKey(p))
         }
         pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
         keys = pairs.map(\.0)
         offsets = pairs.map(\.1)
+        pathKeys.sort()
+    }
+
+    /// False when no row has this path (true may also be a hash collision: then `find` decides).
+    func mayHold(path p: String) -> Bool {
+        pathKeys.hashIndex(of: Self.pathKey(p)) != nil
     }
 
     /// The committed input with this path and SHA-256 (the last row of it, as the ledger's map kept it).

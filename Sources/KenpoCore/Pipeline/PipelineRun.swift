@@ -22,6 +22,10 @@ import Glibc
 ///   `<archive>/<run date>/<run id>/<path>` (`[archive] mode = move`), or left in place (`keep`). A file
 ///   still in the inbox with bytes a run already committed (its move was interrupted, or `keep`) is not
 ///   applied again.
+/// - **Each input read once.** The SHA-256 committed is the one the step computed while reading the
+///   file. The plan hashes only files at paths the ledger holds (to compare their bytes); the move into
+///   the archive hashes only files whose stamp (`FileStamp`) changed since the plan, or that had not
+///   settled by then.
 public final class PipelineRun {
     public struct Outcome {
         /// nil when there was nothing to do (no input a run had not committed): nothing is published.
@@ -42,10 +46,14 @@ public final class PipelineRun {
 
     struct StepInput {
         var path: String
+        /// Empty when the plan did not hash it (no run committed its path): the step's stage hashes it
+        /// as it reads it, and that digest is committed.
         var sha256: String
         var bytes: Int
         var profile: InsurerProfile?
         var source: RecordSource?
+        /// The file as the plan found it, when it had settled (`FileStamp.settled`).
+        var listed: FileStamp? = nil
         /// Why the file could not be hashed when the run was planned (not a regular file, gone, changing
         /// while read): the step fails on it as on any input it cannot read, and runs without it.
         var unreadable: KenpoError? = nil
@@ -139,8 +147,9 @@ public final class PipelineRun {
         if let days = pipeline.retentionDays { run.retentionDays = days }
 
         do {
-            // Plan: the files each step reads tonight, hashed; those a run already committed are set aside.
-            // The lists are files (in var/tmp): a night's import may read a million.
+            // Plan: the files each step reads tonight; those a run already committed are set aside. Only a
+            // file at a path the ledger holds is hashed here (to compare its bytes); any other is new, and
+            // is read once, by its step. The lists are files (in var/tmp): a night's import may read a million.
             let planFolder = data.tmp + "/plan-" + run.id
             defer { FileSystem.removeTree(planFolder) }
             try FileSystem.makeDirectory(planFolder)
@@ -153,19 +162,27 @@ public final class PipelineRun {
                 let inputs = try StepInputList(folder: planFolder)
                 try each { path, profile, source in
                     let digest: (sha256: String, bytes: Int)
+                    var listed: FileStamp?
                     do {
+                        let stamp = try InputFile.stamp(of: path)   // a regular file, not a link to one
+                        listed = stamp.settled(before: Int(Date().timeIntervalSince1970)) ? stamp : nil
+                        guard committed.mayHold(path: path) else {
+                            inputs.append(StepInput(path: path, sha256: "", bytes: stamp.identity.size, profile: profile, source: source, listed: listed))
+                            return
+                        }
                         digest = try SHA256Digest.hex(ofFile: path)   // never blocks: a FIFO is refused (InputFile)
                     } catch let e as KenpoError {
                         inputs.append(StepInput(path: path, sha256: "", bytes: 0, profile: profile, source: source, unreadable: e))
                         return
                     }
                     let (bytes, sha) = (digest.bytes, digest.sha256)
-                    if let c = try committed.find(path: path, sha256: sha),
+                    if var c = try committed.find(path: path, sha256: sha),
                        pipeline.archiveMode == .keep || c.archivedTo.map({ !FileSystem.exists($0) }) ?? true {
+                        c.listed = listed
                         if alreadyCommittedPaths.insert(StableHash.of([path])).inserted { alreadyCommitted.append(c) }
                         return
                     }
-                    inputs.append(StepInput(path: path, sha256: sha, bytes: bytes, profile: profile, source: source))
+                    inputs.append(StepInput(path: path, sha256: sha, bytes: bytes, profile: profile, source: source, listed: listed))
                 }
                 return PlannedStep(name: name, kind: kind, inputs: inputs)
             }
@@ -263,8 +280,8 @@ public final class PipelineRun {
             // After the commit: move what was committed. Killed before the checkpoint is removed, the
             // next start finishes the moves and reports this run's outcome (above).
             if move {
-                try newlyCommitted.forEach { c in archive(c.path, sha256: c.sha256, to: ownArchive(c)!) }
-                try alreadyCommitted.forEach { c in archive(c.path, sha256: c.sha256, to: earlierArchive(c)) }
+                try newlyCommitted.forEach { c in archive(c.path, sha256: c.sha256, listed: c.listed, to: ownArchive(c)!) }
+                try alreadyCommitted.forEach { c in archive(c.path, sha256: c.sha256, listed: c.listed, to: earlierArchive(c)) }
                 // A member deleted tonight whose documents this run also imported: those just moved in go too.
                 if done.contains(where: { $0.name == "delete" && $0.status != "failed" && $0.status != "nothing_to_do" }) {
                     do {
@@ -311,14 +328,20 @@ public final class PipelineRun {
         var heldBack: Set<String> = []
         ProcessMemory.resetPeak()
         run.progress.begin(step: step.name, totalBytes: inputs.totalBytes)
+        var read = try inputs.readList()
+        defer { run.inputsRead = nil }
         while true {
             do {
+                // What this attempt's stage reads (an attempt rolled back leaves nothing behind).
+                read = try inputs.readList()
+                run.inputsRead = read
                 if let unreadable = inputs.firstUnreadable { throw unreadable }
                 heldBack = try body(step.kind, inputs: inputs, run: run, handBack: handBack, items: items, grader: grader, codes: codes)
                 break
             } catch let e as BatchAlreadyIssued {
                 // A batch a published run issued: nothing new is printed; its inputs count as committed.
                 try rollback(run, handBack: handBack)
+                read = try inputs.readList()
                 record.status = "already_done"
                 failures.append(e.description.replacingOccurrences(of: "\n", with: " "))
                 break
@@ -356,13 +379,48 @@ public final class PipelineRun {
         record.records = run.progress.records
         record.bytes = inputs.totalBytes
         record.notes = failures
-        // The step's committed inputs join the run's list (checkpointed with the step).
-        try inputs.forEach { i in
-            guard !heldBack.contains(i.path) else { return }
-            newlyCommitted.append(CommittedInput(path: i.path, sha256: i.sha256, bytes: i.bytes, step: step.name, runId: run.id, runDate: runDate.iso))
-        }
+        run.inputsRead = nil
+        try commit(inputs, read: read, heldBack: heldBack, step: step.name, run: run)
         for p in heldBack.sorted() { record.notes.append("\(p): held back (ROSTER_HELD_BACK); it stays in the inbox until confirmed") }
         return record
+    }
+
+    /// The step's committed inputs join the run's list (checkpointed with the step), each with the
+    /// SHA-256 and size of the bytes its stage read (the stages report their inputs in the order they
+    /// were handed them; one out of order is found all the same). An input the stage did not report
+    /// with a digest (a batch already issued, a document refused unread …) is hashed now, unless the
+    /// plan did.
+    private func commit(_ inputs: StepInputList, read: InputsRead, heldBack: Set<String>, step: String, run: Run) throws {
+        let next = try read.reader()
+        var early: [String: [(sha256: String, bytes: Int)]] = [:]   // reports ahead of their input
+        func reported(_ path: String) throws -> (sha256: String, bytes: Int)? {
+            if var waiting = early[path], !waiting.isEmpty {
+                let d = waiting.removeFirst()
+                early[path] = waiting
+                return d
+            }
+            while let r = try next() {
+                if r.path == path { return (r.sha256, r.bytes) }
+                early[r.path, default: []].append((r.sha256, r.bytes))
+            }
+            return nil
+        }
+        try inputs.forEach { i in
+            guard !heldBack.contains(i.path) else { return }
+            var (sha256, bytes) = (i.sha256, i.bytes)
+            if let d = try reported(i.path), !d.sha256.isEmpty {
+                (sha256, bytes) = d
+            } else if sha256.isEmpty {
+                do {
+                    (sha256, bytes) = try SHA256Digest.hex(ofFile: i.path)
+                } catch {
+                    Log.warning("run: step \(step): \(error); not recorded as committed, so the next run reads it again")
+                    return
+                }
+            }
+            newlyCommitted.append(CommittedInput(path: i.path, sha256: sha256, bytes: bytes, step: step, runId: run.id,
+                                                 runDate: runDate.iso, listed: i.listed))
+        }
     }
 
     /// The stage behind a step. Returns the input paths held back (not committed).
@@ -474,10 +532,12 @@ public final class PipelineRun {
 
     /// Moves a committed input into the archive, unless it changed since it was read (then it is a new
     /// delivery and stays) or is gone. Failures are warnings: the commit has happened.
-    private func archive(_ path: String, sha256: String, to dest: String) {
+    /// The file is not hashed again when its stamp is still the one taken before it was read (`listed`).
+    private func archive(_ path: String, sha256: String, listed: FileStamp? = nil, to dest: String) {
         CrashPoint.reach("archive:file")
         guard FileSystem.exists(path) else { return }
-        guard let digest = try? SHA256Digest.hex(ofFile: path), digest.sha256 == sha256 else {
+        let unchanged = listed != nil && (try? InputFile.stamp(of: path)) == listed
+        guard unchanged || (try? SHA256Digest.hex(ofFile: path))?.sha256 == sha256 else {
             Log.warning("archive: \(path) changed after it was read; it stays in the inbox and is read by the next run")
             return
         }

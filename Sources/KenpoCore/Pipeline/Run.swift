@@ -23,6 +23,9 @@ public final class Run {
     /// staging folder (`ManifestListFile`), and as values only while few (`listsHeldInMemory`).
     private var inputList: ManifestListFile
     private var heldInputs: [Manifest.Input]? = []
+    /// Told of every input a stage reports (`addInput`): a pipeline run commits the bytes the step
+    /// read, as hashed while it read them.
+    var inputsRead: InputsRead?
     private var inputFigures = InputFigures()
     /// Beyond this many inputs (or archived inputs) the manifest `publish` returns leaves its lists
     /// empty; they are in manifest.json, and `Manifest.lists` has their figures.
@@ -213,6 +216,7 @@ public final class Run {
 
     public func addInput(_ input: Manifest.Input) {
         inputList.append(ManifestJSON.input(input))
+        inputsRead?.append(path: input.path, sha256: input.sha256, bytes: input.bytes)
         inputFigures.summary.add(input)
         if inputFigures.unbalanced == nil, input.records.read != input.records.accepted + input.records.rejected {
             inputFigures.unbalanced = "\(input.path): read \(input.records.read) ≠ accepted \(input.records.accepted) + rejected \(input.records.rejected)"

@@ -70,4 +70,10 @@ public struct CommittedInput: Codable, Equatable {
     public var runDate: String
     /// Where it was (or is to be) moved after the commit; nil: kept in place.
     public var archivedTo: String? = nil
+    /// The file as this run found it before reading it, when it had settled by then: still the same
+    /// when it is archived, it holds the bytes committed and is moved without hashing it again. Not
+    /// kept in the state (a later run finds it anew).
+    var listed: FileStamp? = nil
+
+    enum CodingKeys: String, CodingKey { case path, sha256, bytes, step, runId, runDate, archivedTo }
 }
