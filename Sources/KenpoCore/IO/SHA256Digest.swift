@@ -40,7 +40,13 @@ public final class SHA256Digest {
     /// SHA-256 of a whole file, read in 1 MB blocks (a regular file only; one that changes while it
     /// is hashed is an error: see `InputFile`).
     public static func hex(ofFile path: String) throws -> (sha256: String, bytes: Int) {
-        let file = try FileByteSource(path: path)
+        try hex(of: try FileByteSource(path: path))
+    }
+
+    /// SHA-256 of a file already opened, from its first byte (it is left read to its end: `rewind` it
+    /// to read it again).
+    public static func hex(of file: FileByteSource) throws -> (sha256: String, bytes: Int) {
+        file.rewind()
         let d = SHA256Digest()
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         while true {

@@ -137,7 +137,7 @@ enum ImportExpansion {
         let (opened, magic) = try firstBytes(path, 4)
         let identity = opened.identity, size = identity.size
         if magic.starts(with: [0x50, 0x4B, 0x03, 0x04]) || magic.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-            let sha = try SHA256Digest.hex(ofFile: path).sha256
+            let sha = try SHA256Digest.hex(of: opened).sha256
             do {
                 let archive = try ZipArchive(path: path, limits: ZipLimits(maxEntryBytes: maxDecompressed, maxTotalBytes: 16 << 30, maxEntries: 200_000))
                 let file = ImportFile(path: path, container: .zip(archive), bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem)
@@ -173,7 +173,7 @@ enum ImportExpansion {
             refused = DocumentProblem(.archiveEntryRefused, "the file is \(size) bytes; a health document may be at most 256 MB (268,435,456 bytes), as much as a gzip stream or ZIP entry may inflate to")
         }
         // Plain XML is hashed while it is parsed; one never parsed (refused) is hashed here.
-        let sha = gz || refused != nil ? try SHA256Digest.hex(ofFile: path).sha256 : ""
+        let sha = gz || refused != nil ? try SHA256Digest.hex(of: opened).sha256 : ""
         let file = ImportFile(path: path, container: gz ? .gzip : .xml, bytes: size, sha256: sha, source: source, uploader: uploader, uploaderProblem: uploaderProblem)
         file.identity = identity
         return [DocumentJob(file: file, entry: nil, display: path, refused: refused, opened: gz || refused != nil ? nil : opened)]
