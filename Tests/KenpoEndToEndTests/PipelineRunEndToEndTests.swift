@@ -160,6 +160,39 @@ import Testing
         #expect(last.status == 0 && last.stdout.contains("nothing to do"), "\(last.stdout) \(last.stderr)")
     }
 
+    /// The committed-inputs ledger does not grow with every night: past retention (30 days) a row goes
+    /// once its file is no longer in the inbox; a file still kept there keeps its row, and is never
+    /// applied again.
+    @Test func theLedgerDropsOldRowsOfFilesNoLongerInTheInboxAndKeepsTheRest() throws {
+        let d = try Self.deployment()
+        defer { try? FileManager.default.removeItem(atPath: d.root) }
+        let text = try String(contentsOfFile: d.pipeline, encoding: .utf8).replacingOccurrences(of: "mode = move", with: "mode = keep")
+        try text.write(toFile: d.pipeline, atomically: true, encoding: .utf8)
+        let first = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-21"])
+        #expect(first.status == 0, "\(first.stderr)")
+        func ledger() throws -> [[String]] { Array(try csvRows(d.data + "/state/current/committed_inputs.csv").dropFirst()) }
+        let committed = try ledger()
+        #expect(committed.count == 19)
+
+        // The operator clears the reissue requests away; 45 days later one new checkup arrives.
+        let removed = d.root + "/samples/reissue/requests.csv"
+        try FileManager.default.removeItem(atPath: removed)
+        let added = d.root + "/samples/health/insurer/tsubame-checkup-haruto-again.xml"
+        try FileManager.default.copyItem(atPath: d.root + "/samples/health/insurer/tsubame-checkup-haruto.xml", toPath: added)
+        let later = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2027-01-05"])
+        #expect(later.status == 0, "\(later.stdout) \(later.stderr)")
+        #expect(later.stderr.contains("1 committed inputs no longer in the inbox dropped from committed_inputs.csv"), "\(later.stderr)")
+        let rows = try ledger()
+        #expect(rows.count == 19)
+        #expect(!rows.contains { $0[2] == removed }, "the row of a file gone from the inbox went with retention")
+        #expect(rows.filter { $0[5] == "2026-11-21" }.count == 18, "rows of files still in the inbox stay")
+        #expect(rows.filter { $0[5] == "2027-01-05" }.map(\.[2]) == [added])
+
+        // The files still kept in the inbox are not applied again.
+        let idle = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2027-01-06"])
+        #expect(idle.status == 0 && idle.stdout.contains("nothing to do"), "\(idle.stdout) \(idle.stderr)")
+    }
+
     @Test func aFailingInsurerRosterIsLeftInTheInboxWhileEverythingElseRuns() throws {
         let d = try Self.deployment()
         defer { try? FileManager.default.removeItem(atPath: d.root) }

@@ -329,11 +329,13 @@ final class CommittedLedger {
         }
     }
 
-    /// Writes the ledger anew: the previous rows but those committed again now, and `added` (all of
-    /// this run, `archivedTo` set as it will be), ordered by run and path — the rows and order the
-    /// ledger had when it was rebuilt from a map of every row, without holding them.
+    /// Writes the ledger anew: the previous rows that `keep` keeps but those committed again now, and
+    /// `added` (all of this run, `archivedTo` set as it will be), ordered by run and path — the rows
+    /// and order the ledger had when it was rebuilt from a map of every row, without holding them.
+    /// Returns how many previous rows `keep` dropped.
+    @discardableResult
     func write(to out: String, header: [String], adding added: CommittedList, sortFolder: String,
-               archivedTo: (CommittedInput) -> String?) throws {
+               keep: (CommittedInput) -> Bool = { _ in true }, archivedTo: (CommittedInput) -> String?) throws -> Int {
         var again = Set<UInt64>()
         try added.forEach { again.insert(Self.key($0.path, $0.sha256)) }
         let w = try CSVWriter(path: out, header: header)
@@ -349,12 +351,15 @@ final class CommittedLedger {
             return c
         }
         var n = try pull()
+        var dropped = 0
         try forEach { p in
             guard !again.contains(Self.key(p.path, p.sha256)) else { return }
+            guard keep(p) else { dropped += 1; return }
             while let c = n, (c.runId, c.path) < (p.runId, p.path) { put(c); n = try pull() }
             put(p)
         }
         while let c = n { put(c); n = try pull() }
         try w.close()
+        return dropped
     }
 }

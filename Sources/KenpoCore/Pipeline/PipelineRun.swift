@@ -507,13 +507,25 @@ public final class PipelineRun {
 
     // MARK: committed inputs and the archive
 
-    /// The committed-inputs ledger anew: the previous one's rows and this run's (streamed, see `CommittedLedger.write`).
+    /// The committed-inputs ledger anew: the previous one's rows and this run's (streamed, see
+    /// `CommittedLedger.write`). A row goes with retention (`Run.retentionDays`, the same cut as the
+    /// archive's date folders) once its file is no longer at its path: moved into the archive (whose
+    /// folder of that date goes now too) or removed. A row whose file is still there stays, whatever its
+    /// age, so a file kept in the inbox is never applied again; without this the ledger, which every run
+    /// reads and rewrites, would grow by every file of every night.
     private func writeCommitted(previous: CommittedLedger, adding rows: CommittedList, run: Run, sortFolder: String,
                                 archivedTo: (CommittedInput) -> String?) throws {
         let stateDir = try run.beginStateGeneration()
         _ = try run.stateFileForRewrite(Self.committedInputsFile)
-        try previous.write(to: stateDir + "/" + Self.committedInputsFile, header: Self.committedHeader, adding: rows,
-                           sortFolder: sortFolder, archivedTo: archivedTo)
+        let cutoff = runDate.daysSinceEpoch - max(run.retentionDays, 0)
+        let dropped = try previous.write(to: stateDir + "/" + Self.committedInputsFile, header: Self.committedHeader, adding: rows,
+                                         sortFolder: sortFolder, keep: { c in
+            guard let date = CalendarDate(iso: c.runDate), date.daysSinceEpoch < cutoff else { return true }
+            return InputFile.isRegular(c.path)
+        }, archivedTo: archivedTo)
+        if dropped > 0 {
+            Log.info("retention (\(run.retentionDays) days before \(runDate.iso)): \(dropped) committed inputs no longer in the inbox dropped from \(Self.committedInputsFile)")
+        }
     }
 
     /// Where a committed input goes: `<archive>/<run date>/<run id>/<its path below the deployment root>`.
