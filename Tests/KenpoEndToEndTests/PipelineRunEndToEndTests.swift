@@ -7,8 +7,8 @@ import Testing
 /// samples and pipelines (a deployment root), with `[archive] mode = move`.
 @Suite struct PipelineRunEndToEndTests {
     /// A deployment root: pipelines/ (profiles, grading, reference) and samples/ copied, the sample
-    /// pipeline switched to moving committed inputs into the archive.
-    static func deployment() throws -> (root: String, pipeline: String, data: String) {
+    /// pipeline switched to moving committed inputs into the archive (or keeping them in place).
+    static func deployment(archive mode: String = "move") throws -> (root: String, pipeline: String, data: String) {
         let root = KenpoProcess.tempDataFolder()
         let fm = FileManager.default
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -16,7 +16,7 @@ import Testing
             try fm.copyItem(atPath: KenpoProcess.packageRoot.path + "/" + folder, toPath: root + "/" + folder)
         }
         let pipeline = root + "/pipelines/samples.pipeline"
-        let text = try String(contentsOfFile: pipeline, encoding: .utf8).replacingOccurrences(of: "mode = keep", with: "mode = move")
+        let text = try String(contentsOfFile: pipeline, encoding: .utf8).replacingOccurrences(of: "mode = keep", with: "mode = " + mode)
         try text.write(toFile: pipeline, atomically: true, encoding: .utf8)
         return (root, pipeline, root + "/var")
     }
@@ -118,10 +118,8 @@ import Testing
     /// when its bytes changed; a new file is read once, by its step, and committed with the SHA-256 of
     /// what the step read.
     @Test func keptInputsAreAppliedAgainOnlyWhenTheirBytesChange() throws {
-        let d = try Self.deployment()
+        let d = try Self.deployment(archive: "keep")
         defer { try? FileManager.default.removeItem(atPath: d.root) }
-        let text = try String(contentsOfFile: d.pipeline, encoding: .utf8).replacingOccurrences(of: "mode = move", with: "mode = keep")
-        try text.write(toFile: d.pipeline, atomically: true, encoding: .utf8)
         let first = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-21"])
         #expect(first.status == 0, "\(first.stderr)")
         let idle = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-22"])
@@ -164,10 +162,8 @@ import Testing
     /// once its file is no longer in the inbox; a file still kept there keeps its row, and is never
     /// applied again.
     @Test func theLedgerDropsOldRowsOfFilesNoLongerInTheInboxAndKeepsTheRest() throws {
-        let d = try Self.deployment()
+        let d = try Self.deployment(archive: "keep")
         defer { try? FileManager.default.removeItem(atPath: d.root) }
-        let text = try String(contentsOfFile: d.pipeline, encoding: .utf8).replacingOccurrences(of: "mode = move", with: "mode = keep")
-        try text.write(toFile: d.pipeline, atomically: true, encoding: .utf8)
         let first = try CodesEndToEndTests.run(["run", d.pipeline, "--data", d.data, "--date", "2026-11-21"])
         #expect(first.status == 0, "\(first.stderr)")
         func ledger() throws -> [[String]] { Array(try csvRows(d.data + "/state/current/committed_inputs.csv").dropFirst()) }
