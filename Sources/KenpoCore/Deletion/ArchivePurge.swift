@@ -20,7 +20,7 @@ public enum ArchivePurge {
     /// Returns the date folders removed.
     @discardableResult
     public static func prune(folder: String, retentionDays days: Int, runDate: CalendarDate) -> [String] {
-        let cutoff = runDate.daysSinceEpoch - max(days, 0)
+        let cutoff = DataFolder.retentionCutoff(days: days, runDate: runDate)
         var removed: [String] = []
         for name in FileSystem.listDirectory(folder).sorted() {
             let path = folder + "/" + name

@@ -148,12 +148,13 @@ final class StepInputList {
 /// entries, `Run.addInput`), kept in a file: what the run commits, so no input is read a second time
 /// only to hash it.
 final class InputsRead {
-    private let list: ManifestListFile
+    private var list: ManifestListFile
 
     init(path: String) throws { list = try ManifestListFile(path: path) }
     deinit { unlink(list.path) }
 
-    var count: Int { list.count }
+    /// Empties the list (a step's attempt rolled back: what it read is not what the next one reads).
+    func clear() throws { list = try ManifestListFile(path: list.path) }
 
     func append(path: String, sha256: String, bytes: Int) {
         var f = PackedFields()

@@ -129,6 +129,9 @@ public final class DataFolder {
         }
     }
 
+    /// The first day (`CalendarDate.daysSinceEpoch`) retention keeps: what dates from before it goes.
+    static func retentionCutoff(days: Int, runDate: CalendarDate) -> Int { runDate.daysSinceEpoch - max(days, 0) }
+
     /// Retention (`Run.retentionDays`, pipeline `[retention] days`): removes every state generation,
     /// every published outbox run and every date folder of `archive/` (ArchivePurge) whose **run date**
     /// lies more than `days` days before `runDate`
@@ -140,7 +143,7 @@ public final class DataFolder {
     /// manifest lists a million files.
     @discardableResult
     public func prune(retentionDays days: Int, runDate: CalendarDate) -> (generations: [String], runs: [String]) {
-        let cutoff = runDate.daysSinceEpoch - max(days, 0)
+        let cutoff = Self.retentionCutoff(days: days, runDate: runDate)
         var removedGenerations: [String] = [], removedRuns: [String] = []
         let current = currentGeneration()
         for n in generationNumbers() {

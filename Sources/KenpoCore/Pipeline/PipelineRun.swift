@@ -155,6 +155,8 @@ public final class PipelineRun {
             try FileSystem.makeDirectory(planFolder)
             let alreadyCommitted = try CommittedList(path: planFolder + "/already-committed")
             var alreadyCommittedPaths = Set<UInt64>()
+            // A stamp counts only for a file settled before the plan began (stricter than before each stamp).
+            let planStart = Int(Date().timeIntervalSince1970)
             func plan(_ name: String, _ kind: Kind, _ files: [(String, InsurerProfile?, RecordSource?)]) throws -> PlannedStep {
                 try plan(name, kind) { add in for f in files { try add(f.0, f.1, f.2) } }
             }
@@ -165,7 +167,7 @@ public final class PipelineRun {
                     var listed: FileStamp?
                     do {
                         let stamp = try InputFile.stamp(of: path)   // a regular file, not a link to one
-                        listed = stamp.settled(before: Int(Date().timeIntervalSince1970)) ? stamp : nil
+                        listed = stamp.settled(before: planStart) ? stamp : nil
                         guard committed.mayHold(path: path) else {
                             inputs.append(StepInput(path: path, sha256: "", bytes: stamp.identity.size, profile: profile, source: source, listed: listed))
                             return
@@ -179,7 +181,7 @@ public final class PipelineRun {
                     if var c = try committed.find(path: path, sha256: sha),
                        pipeline.archiveMode == .keep || c.archivedTo.map({ !FileSystem.exists($0) }) ?? true {
                         c.listed = listed
-                        if alreadyCommittedPaths.insert(StableHash.of([path])).inserted { alreadyCommitted.append(c) }
+                        if alreadyCommittedPaths.insert(CommittedLedger.pathKey(path)).inserted { alreadyCommitted.append(c) }
                         return
                     }
                     inputs.append(StepInput(path: path, sha256: sha, bytes: bytes, profile: profile, source: source, listed: listed))
@@ -328,20 +330,20 @@ public final class PipelineRun {
         var heldBack: Set<String> = []
         ProcessMemory.resetPeak()
         run.progress.begin(step: step.name, totalBytes: inputs.totalBytes)
-        var read = try inputs.readList()
+        // What the stage reads, with its digests; emptied for each attempt (one rolled back leaves nothing).
+        let read = try inputs.readList()
+        run.inputsRead = read
         defer { run.inputsRead = nil }
         while true {
             do {
-                // What this attempt's stage reads (an attempt rolled back leaves nothing behind).
-                read = try inputs.readList()
-                run.inputsRead = read
+                try read.clear()
                 if let unreadable = inputs.firstUnreadable { throw unreadable }
                 heldBack = try body(step.kind, inputs: inputs, run: run, handBack: handBack, items: items, grader: grader, codes: codes)
                 break
             } catch let e as BatchAlreadyIssued {
                 // A batch a published run issued: nothing new is printed; its inputs count as committed.
                 try rollback(run, handBack: handBack)
-                read = try inputs.readList()
+                try read.clear()
                 record.status = "already_done"
                 failures.append(e.description.replacingOccurrences(of: "\n", with: " "))
                 break
@@ -379,7 +381,6 @@ public final class PipelineRun {
         record.records = run.progress.records
         record.bytes = inputs.totalBytes
         record.notes = failures
-        run.inputsRead = nil
         try commit(inputs, read: read, heldBack: heldBack, step: step.name, run: run)
         for p in heldBack.sorted() { record.notes.append("\(p): held back (ROSTER_HELD_BACK); it stays in the inbox until confirmed") }
         return record
@@ -517,7 +518,7 @@ public final class PipelineRun {
                                 archivedTo: (CommittedInput) -> String?) throws {
         let stateDir = try run.beginStateGeneration()
         _ = try run.stateFileForRewrite(Self.committedInputsFile)
-        let cutoff = runDate.daysSinceEpoch - max(run.retentionDays, 0)
+        let cutoff = DataFolder.retentionCutoff(days: run.retentionDays, runDate: runDate)
         let dropped = try previous.write(to: stateDir + "/" + Self.committedInputsFile, header: Self.committedHeader, adding: rows,
                                          sortFolder: sortFolder, keep: { c in
             guard let date = CalendarDate(iso: c.runDate), date.daysSinceEpoch < cutoff else { return true }

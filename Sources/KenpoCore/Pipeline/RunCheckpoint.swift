@@ -60,7 +60,7 @@ public struct RunCheckpoint: Codable, Equatable {
 /// One input file a pipeline run committed: every record of it read and accounted for, and the step
 /// that read it completed. Kept in the state (`committed_inputs.csv`) so that the same bytes are never
 /// applied twice, whether a rerun finds them still in the inbox or they arrive again.
-public struct CommittedInput: Codable, Equatable {
+public struct CommittedInput: Equatable {
     public var path: String
     public var sha256: String
     public var bytes: Int
@@ -74,6 +74,4 @@ public struct CommittedInput: Codable, Equatable {
     /// when it is archived, it holds the bytes committed and is moved without hashing it again. Not
     /// kept in the state (a later run finds it anew).
     var listed: FileStamp? = nil
-
-    enum CodingKeys: String, CodingKey { case path, sha256, bytes, step, runId, runDate, archivedTo }
 }
