@@ -16,7 +16,7 @@ struct Measurement {
     /// User + system CPU seconds of the child and its children.
     var cpuSeconds: Double
     /// The system (kernel) part of `cpuSeconds`.
-    var systemSeconds: Double = 0
+    var systemSeconds: Double
     var maxRSSKiB: Int
     /// Exit status, or nil when killed by a signal.
     var status: Int32?

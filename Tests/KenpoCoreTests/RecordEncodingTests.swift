@@ -81,8 +81,10 @@ struct RecordEncodingTests {
         d.notices = [a, b]
         let person: UInt64 = 0x00ab_cdef_0123_4567
         var rows: [[UInt8]] = [], keys: [StagedKey] = []
-        RecordRows.costNotices(d, person: person, source: .mynaportal, file: "in/a,b.xml", rows: RowEncoder()) { k, r in
-            keys.append(k); rows.append(r.withBytes { Array($0) })
+        let encoder = RowEncoder()
+        for n in d.notices {
+            keys.append(RecordRows.costNotice(n, person: person, source: .mynaportal, file: "in/a,b.xml", rows: encoder))
+            rows.append(encoder.withBytes { Array($0) })
         }
         #expect(rows.count == 2)
         for (i, n) in d.notices.enumerated() where i < rows.count {
@@ -110,8 +112,10 @@ struct RecordEncodingTests {
         d.dispensings = [disp, empty]
         let person: UInt64 = 42
         var rows: [[UInt8]] = [], keys: [StagedKey] = []
-        RecordRows.prescriptions(d, person: person, source: .insurer, file: "rx.xml", rows: RowEncoder()) { k, r in
-            keys.append(k); rows.append(r.withBytes { Array($0) })
+        let encoder = RowEncoder()
+        for x in d.dispensings {
+            keys.append(RecordRows.dispensing(x, person: person, source: .insurer, file: "rx.xml", rows: encoder))
+            rows.append(encoder.withBytes { Array($0) })
         }
         #expect(rows.count == 2)
         for (k, x) in d.dispensings.enumerated() where k < rows.count {

@@ -219,6 +219,25 @@ import Testing
             }
         }
     }
+
+    /// A UTF-8 roster's field is taken exactly when the standard library takes it as UTF-8; a refused
+    /// one names its first bad byte.
+    @Test(arguments: [
+        [0x41, 0xE3, 0x81, 0x82] as [UInt8], [0xF0, 0x9F, 0x98, 0x80], [0xF4, 0x8F, 0xBF, 0xBF],   // valid
+        [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],            // overlong, surrogate, > U+10FFFF
+        [0x41, 0xE3, 0x81], [0xE3, 0x41, 0x82], [0x80], [0xFF], [0x41, 0x42, 0xFE, 0x43],           // truncated, stray, invalid bytes
+    ])
+    func utf8FieldsAreTakenAsTheStandardLibraryValidatesThem(input: [UInt8]) {
+        var out: [UInt8] = [0x7C]
+        let failure = input.withUnsafeBytes { RosterReader.decode($0, decoder: nil, appendingTo: &out) }
+        if String(validating: input, as: UTF8.self) != nil {
+            #expect(failure == nil && Array(out.dropFirst()) == input)
+        } else {
+            let bad = failure.map { Array(input[..<$0.byteOffset]) }
+            #expect(out == [0x7C] && bad.map { String(validating: $0, as: UTF8.self) != nil } == true, "\(String(describing: failure))")
+            #expect(failure.map { $0.byteOffset < input.count && input[$0.byteOffset] == $0.byte } == true)
+        }
+    }
 }
 
 extension RosterBytePathTests {

@@ -67,10 +67,6 @@ public struct MemberRow {
         close(field, from: start)
     }
 
-    mutating func set(_ field: Field, _ text: StaticString) {
-        set(field, UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
     mutating func set(_ field: Field, _ text: String) {
         // From the String's own UTF-8 storage: appending `text.utf8` went through the view (~100
         // instructions, a retain and a release; five fields a row).

@@ -63,13 +63,7 @@ public enum Normalise {
 
     /// `isBlank` of UTF-8 bytes.
     public static func isBlank(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
-        while i < p.count {
-            if isTrimmable(p[i]) { i += 1; continue }
-            if i + 3 <= p.count, p[i] == 0xE3, p[i + 1] == 0x80, p[i + 2] == 0x80 { i += 3; continue }
-            return false
-        }
-        return true
+        trimmedRange(p).isEmpty
     }
 
     // MARK: - internals

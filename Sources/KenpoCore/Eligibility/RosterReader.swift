@@ -171,22 +171,20 @@ public final class RosterReader {
         // Optional chaining, not `if let`: a bound copy of the decoder cost a retain and release per field.
         if decoder != nil { return decoder?.decode(bytes, appendingTo: &out) ?? nil }
         // (Here a byte is 0x80 or above: plain ASCII returned above.)
-        if String(validating: bytes, as: UTF8.self) != nil {
-            out.append(contentsOf: bytes)
-            return nil
-        }
-        // Find the first invalid byte for the message.
+        // Valid UTF-8 is appended as it is; else the first invalid byte is named. (No String is made
+        // to validate: one per non-ASCII field.)
         var offset = 0
         var it = bytes.makeIterator()
         var utf8 = UTF8()
-        loop: while true {
+        while true {
             switch utf8.decode(&it) {
-            case .scalarValue(let s): offset += String(s).utf8.count
-            case .emptyInput: break loop
-            case .error: break loop
+            case .scalarValue(let s): offset += UTF8.width(s)
+            case .emptyInput:
+                out.append(contentsOf: bytes)
+                return nil
+            case .error: return DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0)
             }
         }
-        return DecodeFailure(byteOffset: offset, byte: offset < bytes.count ? bytes[offset] : 0)
     }
 
     /// Total bytes and SHA-256 of the file; call after the last record.
@@ -450,9 +448,9 @@ public final class RosterReader {
             formerCard = "\(fi):\(fs):\(fn)"
         }
         // cardAliases: insurer:symbol_key:number_key, then ;former card (MemberRecord.cardKey).
-        let symbolKey = m.range(.symbolKey), numberKey = m.range(.numberKey)
+        let insurerNumber = m.range(.insurerNumber), symbolKey = m.range(.symbolKey), numberKey = m.range(.numberKey)
         m.write(.cardAliases) { b in
-            b.append(contentsOf: insurer.utf8)
+            for i in insurerNumber { b.append(b[i]) }
             b.append(0x3A)
             for i in symbolKey { b.append(b[i]) }
             b.append(0x3A)

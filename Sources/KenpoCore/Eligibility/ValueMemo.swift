@@ -9,9 +9,7 @@ import Foundation
 struct ValueMemo<Value> {
     private var keys: [[UInt8]] = []
     private var values: [Value] = []
-    private let capacity: Int
-
-    init(capacity: Int = 8) { self.capacity = capacity }
+    private let capacity = 8
 
     /// `rule(text)` for the UTF-8 bytes `p`, remembered.
     mutating func value(_ p: UnsafeBufferPointer<UInt8>, _ rule: (String) -> Value) -> Value {

@@ -209,8 +209,8 @@ final class ReissueRequestGenerator {
         m.memberRef = Normalise.foldWidth(memberRef)
         if m.memberRef.isEmpty {
             guard let s = CardKeys.symbolKey(symbol), let n = CardKeys.numberKey(number), let b = CardKeys.branch(branch),
-                  case .success(let k) = KanaName.normalise(kana) else { return nil }
-            m.symbolKey = s; m.numberKey = n; m.branch = b; m.kanaKey = KanaName.key(normalised: k); m.birthDate = birthDate.iso
+                  case .success(let k) = KanaName.key(kana) else { return nil }
+            m.symbolKey = s; m.numberKey = n; m.branch = b; m.kanaKey = k; m.birthDate = birthDate.iso
         }
         // The stage's own formula (MatchKey.person / .personRef), not a copy of it.
         return StableHash.hex(EligibilityStage.newPersonHash(m))

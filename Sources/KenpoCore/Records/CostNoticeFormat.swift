@@ -53,11 +53,8 @@ public final class CostNoticeFormat: KenpoXMLDocument, HealthDocumentFormat {
         guard depth == 2 && local == "通知" else { return }
         let n = current
         let complete = !n.month.isEmpty && !n.institution.isEmpty && !n.category.isEmpty
-        switch dispose(missing: complete ? nil : DocumentProblem(.documentIncomplete, line: n.line, "通知 needs 診療年月, 診療区分 and 医療機関等名称")) {
-        case .keep: notices.append(n)
-        case .handOver: sink!.take(n, of: subject)
-        case .drop: notices = []
-        }
+        record(n, missing: complete ? nil : DocumentProblem(.documentIncomplete, line: n.line, "通知 needs 診療年月, 診療区分 and 医療機関等名称"),
+               held: &notices) { $0.take($1, of: subject) }
     }
 
     override func subjectWasRead() { handOver(&notices) { $0.take($1, of: subject) } }

@@ -398,8 +398,9 @@ public final class ImportStage {
                     // it is a failed input, never a rejected document (as when it could not be opened).
                     if job.opened != nil { _ = try InputFile.identity(of: file.path) }
                 } else {
-                    try plain.checkUnchanged()
-                    try unchangedSinceListing()
+                    // One look at the path: still the file as listed (the descriptor read is that
+                    // file, so the same inode, unchanged), and read to its end.
+                    try InputFile.checkUnchanged(path: file.path, since: file.identity ?? plain.identity, bytesRead: plain.bytesRead)
                 }
                 return Outcome(result: r, sha256: src.digest.finalizeHex(), bytes: src.bytes)
             case .gzip:

@@ -9,13 +9,12 @@ public class KenpoXMLDocument {
     var path: [String] = []
     var text: TextCollector
     var subject = DocumentSubject()
-    var subjectSeen = false
     var problem: DocumentProblem?
     private let namespaceBytes: [UInt8]
     /// Where the records go as they are read (see `HealthRecordSink`); nil: the document holds them.
     var sink: HealthRecordSink?
     /// 被保険者 has been read to its end: a sink may take records from now on.
-    private var subjectRead = false
+    private(set) var subjectRead = false
     /// Records read (通知 / 調剤), kept or handed over.
     private var records = 0
     /// The first record that lacks a required part, refused once the document is read (after the
@@ -35,7 +34,6 @@ public class KenpoXMLDocument {
         if path.count == 1, let v = attributes.string("版"), !(v == "1" || v.hasPrefix("1.")) {
             fail(DocumentProblem(.unknownDocument, line: parser.line, "\(local) version \(v) is not supported (this kenpo reads version 1); see pipelines/formats/README.md"))
         }
-        if local == "被保険者" && path.count == 2 { subjectSeen = true }
         text.begin()
     }
 
@@ -76,23 +74,15 @@ public class KenpoXMLDocument {
 
     func fail(_ p: DocumentProblem) { if problem == nil { problem = p } }
 
-    /// What becomes of a record whose end tag was just read.
-    enum Disposal {
-        /// The document holds it (no sink, or 被保険者 is not read yet).
-        case keep
-        case handOver
-        /// The document is refused whatever follows: neither kept nor handed over (and the records
-        /// held so far can go).
-        case drop
-    }
-
-    /// Counts a record just read, notes what it lacks (`missing`, nil if complete), and says where it goes.
-    func dispose(missing: DocumentProblem?) -> Disposal {
+    /// A record whose end tag was just read: counted, what it lacks noted (`missing`, nil if complete),
+    /// and handed to the sink once 被保険者 is read; before then, or without a sink, `held` keeps it.
+    /// With a sink, a document refused whatever follows keeps none (the records held so far go too).
+    func record<Record>(_ r: Record, missing: DocumentProblem?, held: inout [Record], _ take: (HealthRecordSink, Record) -> Void) {
         records += 1
         if incomplete == nil { incomplete = missing }
-        guard sink != nil else { return .keep }
-        if problem != nil || incomplete != nil { return .drop }
-        return subjectRead ? .handOver : .keep
+        guard let sink else { return held.append(r) }
+        if problem != nil || incomplete != nil { return held = [] }
+        if subjectRead { take(sink, r) } else { held.append(r) }
     }
 
     /// With a sink: hands it the records `held` until 被保険者 was read (none if the document is
@@ -112,7 +102,7 @@ public class KenpoXMLDocument {
 
     func checkSubject() throws {
         if let problem { throw problem }
-        guard subjectSeen else { throw DocumentProblem(.documentIncomplete, line: 1, "the document has no 被保険者 block (whose record it is)") }
+        guard subjectRead else { throw DocumentProblem(.documentIncomplete, line: 1, "the document has no 被保険者 block (whose record it is)") }
         guard !subject.insurerNumber.isEmpty, !subject.number.isEmpty, !subject.birthDate.isEmpty else {
             throw DocumentProblem(.documentIncomplete, line: 1, "被保険者 needs 保険者番号, 番号 and 生年月日")
         }

@@ -61,11 +61,7 @@ public final class PrescriptionFormat: KenpoXMLDocument, HealthDocumentFormat {
         if depth == 3 && local == "医薬品" && path[1] == "調剤" { dispensing.drugs.append(drug) }
         guard depth == 2 && local == "調剤" else { return }
         let d = dispensing
-        switch dispose(missing: Self.missing(d)) {
-        case .keep: dispensings.append(d)
-        case .handOver: sink!.take(d, of: subject)
-        case .drop: dispensings = []
-        }
+        record(d, missing: Self.missing(d), held: &dispensings) { $0.take($1, of: subject) }
     }
 
     /// What a dispensing lacks, if anything.

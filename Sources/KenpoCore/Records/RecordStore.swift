@@ -181,7 +181,7 @@ final class OverflowFile: @unchecked Sendable {
         if let failure { throw failure }
         guard count > 0 else { return }
         let base = buffer.count
-        buffer += [UInt8](repeating: 0, count: count)
+        buffer.append(contentsOf: repeatElement(0, count: count))
         try buffer.withUnsafeMutableBytes { b in
             try FileSystem.preadAll(fd, b.baseAddress! + base, count: count, at: offset, path: path) {
                 KenpoError.io(path: path, message: "spool read failed: the file ends before byte \(offset + count)")

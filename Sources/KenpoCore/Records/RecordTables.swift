@@ -327,13 +327,7 @@ enum RecordRows {
         return StagedKey(id: id, person: person, content: content.value, documentDate: documentDate)
     }
 
-    /// One record per notice; `emit` gets each record's key and its row (cost_notices.csv).
-    static func costNotices(_ d: CostNoticeDocument, person: UInt64, source: RecordSource, file: String,
-                            rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
-        for n in d.notices { emit(costNotice(n, person: person, source: source, file: file, rows: rows), rows) }
-    }
-
-    /// A notice's record: its key, and its row encoded into `rows` (reset first). Each value is written
+    /// A notice's record (cost_notices.csv): its key, and its row encoded into `rows` (reset first). Each value is written
     /// as bytes (`number` for amounts, hex ids from `withHex`): no String per field.
     static func costNotice(_ n: CostNotice, person: UInt64, source: RecordSource, file: String, rows: RowEncoder) -> StagedKey {
         withHex(person) { pid in
@@ -355,13 +349,8 @@ enum RecordRows {
         }
     }
 
-    /// One record per dispensing (prescriptions.csv), as `costNotices`.
-    static func prescriptions(_ d: PrescriptionDocument, person: UInt64, source: RecordSource, file: String,
-                              rows: RowEncoder, emit: (StagedKey, RowEncoder) -> Void) {
-        for disp in d.dispensings { emit(dispensing(disp, person: person, source: source, file: file, rows: rows), rows) }
-    }
-
-    /// A dispensing's record: its key, and one row per drug encoded into `rows` (reset first), as `costNotice` writes.
+    /// A dispensing's record (prescriptions.csv): its key, and one row per drug encoded into `rows`
+    /// (reset first), as `costNotice` writes.
     static func dispensing(_ disp: Dispensing, person: UInt64, source: RecordSource, file: String, rows: RowEncoder) -> StagedKey {
         withHex(person) { pid in
             var h = StableHash.Builder("dispensing")
